@@ -1,5 +1,27 @@
-"""The `optionscope` command line."""
+"""The `optionscope` command line: one command group per area, no business logic here."""
+
+from __future__ import annotations
+
+import logging
 
 import typer
 
-app = typer.Typer(help="optionscope: options market-structure analytics.")
+from optionscope.cli import db, demo, ingest, simulate
+
+app = typer.Typer(
+    help="optionscope: options market-structure and volatility analytics, offline-first.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.command("ingest")(ingest.ingest)
+app.command("simulate")(simulate.simulate)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def main(
+    log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
+) -> None:
+    """Persist market data and turn it into deterministic, versioned metrics."""
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

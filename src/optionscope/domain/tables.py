@@ -267,3 +267,23 @@ CORE_TABLES: tuple[TableSpec, ...] = (
 """Every table the first migration creates, in creation order."""
 
 TABLES_BY_NAME: dict[str, TableSpec] = {table.name: table for table in CORE_TABLES}
+
+
+def data_model_markdown() -> str:
+    """Return the reference part of docs/data-model.md, generated from `CORE_TABLES`.
+
+    A test checks that the committed document contains exactly this text, so the document
+    cannot drift from the specs.
+    """
+    parts: list[str] = []
+    for table in CORE_TABLES:
+        key = ", ".join(table.primary_key)
+        parts.append(f"### `{table.name}`\n\n{table.doc}\n\nPrimary key: ({key})."
+                     + (f" Time column: `{table.time_column}`." if table.time_column else ""))
+        lines = ["| column | type | null | meaning |", "|---|---|---|---|"]
+        lines.extend(
+            f"| `{c.name}` | {c.type.value} | {'yes' if c.nullable else 'no'} | {c.doc} |"
+            for c in table.columns
+        )
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

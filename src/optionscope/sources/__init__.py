@@ -9,8 +9,10 @@ and nothing of that file is written.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 
@@ -58,8 +60,13 @@ class ParsedFile:
         file_format: Importer name (cboe_quotedata, yfinance_chain, ...).
         tables: Canonical frames keyed by table name, columns as in `domain.tables` minus
             `ts_ingested`; timestamps tz-aware UTC, dates as `datetime.date`.
-        rows_read: Data rows read (header and preamble lines excluded).
-        quarantined: Rows refused, each with line, field and reason.
+        rows_read: Data rows read (header, preamble and blank lines excluded); always
+            `rows_read == accepted rows + len(quarantined)`. A line holding a call and a
+            put (Cboe, OptionsDX) is one row, accepted or refused whole, and gives two
+            `option_chain_snapshots` rows.
+        quarantined: Rows refused, one per refused row, with line, field and reason.
+        notes: Decisions the importer made that a reader of the import log should see
+            (e.g. "bars labelled by their end minute; shifted back 1 minute").
     """
 
     path: Path
@@ -67,3 +74,14 @@ class ParsedFile:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     rows_read: int = 0
     quarantined: list[QuarantinedRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+_SUBPACKAGES = frozenset({"cboe", "files", "simulator"})
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import a source subpackage on first access (``sources.cboe.read_quotedata(path)``)."""
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

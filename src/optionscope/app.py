@@ -1,0 +1,110 @@
+"""Composition root: the service functions the CLI (and later the web layer) call.
+
+Each function opens what it needs from configuration (a store target, a project home), calls
+the layer that does the work and returns a result the caller renders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from optionscope.domain import tables
+from optionscope.domain.instruments import tickers_frame
+from optionscope.ingest.service import FileSummary, ingest_paths
+from optionscope.reports.html import render_page
+from optionscope.reports.market_report import (
+    SnapshotSummary,
+    build_market_report,
+    summarize_snapshots,
+)
+from optionscope.storage import Store, open_store
+
+DEFAULT_HOME = Path(".optionscope")
+
+
+def project_home() -> Path:
+    """Return the project home: `OPTIONSCOPE_HOME`, default `./.optionscope/`."""
+    return Path(os.environ.get("OPTIONSCOPE_HOME", str(DEFAULT_HOME)))
+
+
+def sample_files() -> list[Path]:
+    """Return the bundled real sample files (see `optionscope/data/samples/PROVENANCE.md`)."""
+    folder = resources.files("optionscope") / "data" / "samples"
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".csv"))
+
+
+def open_migrated_store(target: str | None) -> Store:
+    """Open the store at `target` (see `storage.open_store`) and apply pending migrations."""
+    store = open_store(target)
+    store.migrate()
+    return store
+
+
+def set_watchlist(store: Store, symbols: Sequence[str], *, on_watchlist: bool) -> None:
+    """Put `symbols` on (or take them off) the watchlist, adding unknown tickers."""
+    known = store.read(tables.TICKERS)
+    rows = tickers_frame([s for s in symbols if s not in set(known["ticker"])])
+    rows = rows.assign(is_watchlist=on_watchlist)
+    existing = known[known["ticker"].isin(symbols)].assign(is_watchlist=on_watchlist)
+    with store.transaction() as transaction:
+        for frame in (rows, existing):
+            if len(frame):
+                transaction.upsert(tables.TICKERS, frame.loc[:, list(tables.TICKERS.column_names)])
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What `run_demo` did.
+
+    Attributes:
+        store_url: The demo store.
+        files: Per-file import summaries.
+        snapshots: Chain snapshot summaries per underlying.
+        row_counts: Rows per table after the run.
+        report_path: The HTML report written.
+    """
+
+    store_url: str
+    files: list[FileSummary]
+    snapshots: dict[str, list[SnapshotSummary]]
+    row_counts: dict[str, int]
+    report_path: Path
+
+
+def run_demo(
+    home: Path,
+    *,
+    on_file_done: Callable[[FileSummary], None] | None = None,
+) -> DemoResult:
+    """Build a fresh DuckDB store under `home`, import the bundled sample, write the report.
+
+    Args:
+        home: Project home; the demo owns `home/demo/` and recreates it on every run.
+        on_file_done: Called after each imported file (progress reporting).
+
+    Returns:
+        What was imported and computed, and where the report is.
+    """
+    demo_dir = home / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    with open_migrated_store(str(demo_dir / "optionscope.duckdb")) as store:
+        files = ingest_paths(store, sample_files(), on_file_done=on_file_done)
+        underlyings = sorted(set(store.read(tables.CHAIN_SNAPSHOTS)["underlying"]))
+        set_watchlist(store, underlyings, on_watchlist=True)
+        snapshots = {u: summarize_snapshots(store, u) for u in underlyings}
+        report_path = demo_dir / "report.html"
+        page = build_market_report(store, title="optionscope demo: SPY (bundled real sample)")
+        report_path.write_text(render_page(page), encoding="utf-8")
+        return DemoResult(
+            store_url=store.url,
+            files=files,
+            snapshots=snapshots,
+            row_counts=store.table_row_counts(),
+            report_path=report_path,
+        )

@@ -1,0 +1,304 @@
+"""A deterministic market simulator writing through the same store as real data.
+
+Model, per ticker (all draws from `numpy.random.default_rng(SeedSequence([seed, ticker]))`,
+so a ticker's path does not depend on how many other tickers are simulated):
+
+* Spot follows a GBM with a mean-reverting volatility regime:
+  `sigma_t+1 = sigma_t + kappa (sigma_bar - sigma_t) + xi z'`, daily log return
+  `(mu - sigma_t^2 / 2) dt + sigma_t sqrt(dt) z` with `dt = 1/252`, and rare jumps.
+  Open, high and low come from the close-to-close move plus a range term.
+* Chains are snapshotted at 16:00 America/New_York on every session, for the next weekly
+  Fridays and the third-Friday monthlies: `WEEKLY_EXPIRIES` + `MONTHLY_EXPIRIES` expiries.
+* Implied vol: `sigma(k, T) = atm(T) * (1 - skew x + curvature x^2)`, `x = k / sqrt(T)`,
+  `k = ln(K/F)`, `atm(T) = sigma_t * (1 + term_slope (sqrt(T) - sqrt(30/365)))`, clipped to
+  [0.03, 3]. Prices and greeks come from `optionscope.pricing` (BSM with r, q).
+* Bid/ask straddle the model price: half-spread `max(tick, 3% price)`, rounded outwards to
+  the tick (0.01 under 3.00, else 0.05), bid floored at 0.
+* Open interest: a bell in log-moneyness around the forward, heavier on round strikes and
+  near expiries, times lognormal noise; volume is a random share of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from optionscope.domain import tables
+from optionscope.domain.calendar import settlement_instant, trading_sessions
+from optionscope.domain.symbols import format_osi
+from optionscope.pricing import greeks, price
+
+TRADING_DAYS_PER_YEAR = 252
+SECONDS_PER_YEAR = 365 * 86_400
+RATE = 0.04
+DIVIDEND_YIELD = 0.012
+WEEKLY_EXPIRIES = 4
+MONTHLY_EXPIRIES = 6
+STRIKES_PER_SIDE = 20
+MULTIPLIER = 100.0
+SOURCE = "simulator"
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSpec:
+    """What to simulate.
+
+    Attributes:
+        tickers: Number of synthetic underlyings (named SIMAAA, SIMAAB, ...).
+        sessions: Number of consecutive XNYS sessions.
+        seed: Seed; the same spec gives the same market, byte for byte.
+        start: First session (or the next session after it).
+    """
+
+    tickers: int
+    sessions: int
+    seed: int = 0
+    start: date = date(2024, 1, 2)
+
+    @property
+    def ticker_names(self) -> list[str]:
+        """Return the synthetic tickers: SIM followed by three letters."""
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        return [
+            "SIM" + letters[i // 676 % 26] + letters[i // 26 % 26] + letters[i % 26]
+            for i in range(self.tickers)
+        ]
+
+
+@dataclass(slots=True)
+class _TickerState:
+    ticker: str
+    rng: np.random.Generator
+    spot: float
+    vol: float
+    long_run_vol: float
+    skew: float
+    curvature: float
+    term_slope: float
+    open_interest_scale: float
+    listed: set[str] = field(default_factory=set)
+
+
+def simulate_sessions(spec: SimulationSpec) -> Iterator[tuple[date, dict[str, pd.DataFrame]]]:
+    """Yield, session by session, the canonical frames of that session (all tickers).
+
+    Memory stays bounded by one session's chains whatever the number of sessions.
+    """
+    states = [
+        _initial_state(spec.seed, index, name) for index, name in enumerate(spec.ticker_names)
+    ]
+    for session in trading_sessions(spec.start, spec.sessions):
+        frames: dict[str, list[pd.DataFrame]] = {}
+        for state in states:
+            for name, frame in _simulate_day(state, session).items():
+                frames.setdefault(name, []).append(frame)
+        yield session, {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+
+
+def _initial_state(seed: int, index: int, name: str) -> _TickerState:
+    rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
+    vol = float(rng.uniform(0.12, 0.55))
+    return _TickerState(
+        ticker=name,
+        rng=rng,
+        spot=float(np.exp(rng.uniform(np.log(20.0), np.log(800.0)))),
+        vol=vol,
+        long_run_vol=vol,
+        skew=float(rng.uniform(0.05, 0.25)),
+        curvature=float(rng.uniform(0.02, 0.12)),
+        term_slope=float(rng.uniform(-0.15, 0.25)),
+        open_interest_scale=float(np.exp(rng.uniform(np.log(200.0), np.log(20_000.0)))),
+    )
+
+
+def _advance_spot(state: _TickerState) -> tuple[float, float, float, float]:
+    rng, dt = state.rng, 1.0 / TRADING_DAYS_PER_YEAR
+    previous = state.spot
+    state.vol = float(
+        np.clip(
+            state.vol + 0.05 * (state.long_run_vol - state.vol) + 0.02 * rng.standard_normal(),
+            0.05,
+            1.5,
+        )
+    )
+    jump = rng.standard_normal() * 3 * state.vol * np.sqrt(dt) if rng.random() < 0.01 else 0.0
+    gap = 0.2 * state.vol * np.sqrt(dt) * rng.standard_normal()
+    log_return = (
+        (0.06 - 0.5 * state.vol**2) * dt + state.vol * np.sqrt(dt) * (rng.standard_normal()) + jump
+    )
+    close = previous * float(np.exp(log_return))
+    open_ = previous * float(np.exp(gap))
+    extent = abs(rng.standard_normal()) * 0.5 * state.vol * np.sqrt(dt)
+    high = max(open_, close) * float(np.exp(extent))
+    low = min(open_, close) * float(
+        np.exp(-abs(rng.standard_normal()) * 0.5 * state.vol * np.sqrt(dt))
+    )
+    state.spot = close
+    return _round_price(open_), _round_price(high), _round_price(low), _round_price(close)
+
+
+def _expiries(session: date) -> list[date]:
+    fridays = pd.date_range(pd.Timestamp(session) + pd.Timedelta(days=1), periods=400, freq="W-FRI")
+    weeklies = [d.date() for d in fridays[:WEEKLY_EXPIRIES]]
+    monthlies = [d.date() for d in fridays if 15 <= d.day <= 21][:MONTHLY_EXPIRIES]
+    return sorted(set(weeklies) | set(monthlies))
+
+
+def _strike_step(spot: float) -> float:
+    for limit, step in ((25.0, 0.5), (100.0, 1.0), (250.0, 2.5), (1000.0, 5.0)):
+        if spot < limit:
+            return step
+    return 10.0
+
+
+def _simulate_day(state: _TickerState, session: date) -> dict[str, pd.DataFrame]:
+    open_, high, low, close = _advance_spot(state)
+    snapshot_time = settlement_instant(session, settlement_type="PM")
+    bars = pd.DataFrame(
+        {
+            "ticker": [state.ticker],
+            "session_date": [session],
+            "open": [open_],
+            "high": [high],
+            "low": [low],
+            "close": [close],
+            "volume": [
+                float(np.round(state.open_interest_scale * 500 * state.rng.lognormal(0, 0.3)))
+            ],
+            "is_adjusted": [False],
+            "source": [SOURCE],
+        }
+    )
+    expiries = _expiries(session)
+    step = _strike_step(close)
+    center = np.round(close / step) * step
+    strikes = center + step * np.arange(-STRIKES_PER_SIDE, STRIKES_PER_SIDE + 1)
+    strikes = strikes[strikes > 0]
+    expiry_grid = np.repeat(np.array(expiries, dtype=object), strikes.size * 2)
+    strike_grid = np.tile(np.repeat(strikes, 2), len(expiries))
+    is_call = np.tile(np.array([True, False]), strikes.size * len(expiries))
+    settlement = np.array([settlement_instant(e, settlement_type="PM") for e in expiries])
+    seconds = np.array([(s - snapshot_time).total_seconds() for s in settlement])
+    expiry_years = np.repeat(seconds / SECONDS_PER_YEAR, strikes.size * 2)
+    forward = close * np.exp((RATE - DIVIDEND_YIELD) * expiry_years)
+    x = np.log(strike_grid / forward) / np.sqrt(expiry_years)
+    atm = state.vol * (1 + state.term_slope * (np.sqrt(expiry_years) - np.sqrt(30 / 365)))
+    sigma = np.clip(atm * (1 - state.skew * x + state.curvature * x**2), 0.03, 3.0)
+    model = price(
+        S=close,
+        K=strike_grid,
+        T=expiry_years,
+        r=RATE,
+        q=DIVIDEND_YIELD,
+        sigma=sigma,
+        is_call=is_call,
+    )
+    sensitivities = greeks(
+        S=close,
+        K=strike_grid,
+        T=expiry_years,
+        r=RATE,
+        q=DIVIDEND_YIELD,
+        sigma=sigma,
+        is_call=is_call,
+    )
+    bid, ask = _quotes(np.asarray(model, dtype=float))
+    open_interest = _open_interest(state, x, strike_grid, expiry_years)
+    volume = np.floor(open_interest * state.rng.uniform(0.0, 0.3, size=x.size))
+    rights = np.where(is_call, "C", "P")
+    symbols = [
+        format_osi(state.ticker, e, r, k)
+        for e, r, k in zip(expiry_grid, rights, strike_grid, strict=True)
+    ]
+    quotes = pd.DataFrame(
+        {
+            "underlying": state.ticker,
+            "snapshot_time": snapshot_time,
+            "contract_symbol": symbols,
+            "bid": bid,
+            "ask": ask,
+            "last": np.nan,
+            "mark": np.nan,
+            "price_currency": "USD",
+            "volume": volume,
+            "open_interest": open_interest,
+            "vendor_iv": sigma,
+            "vendor_delta": sensitivities["delta"],
+            "vendor_gamma": sensitivities["gamma"],
+            "vendor_vega": sensitivities["vega"],
+            "vendor_theta": sensitivities["theta"],
+            "underlying_price": close,
+            "source": SOURCE,
+            "ts_event": snapshot_time,
+        }
+    )
+    new = [i for i, symbol in enumerate(symbols) if symbol not in state.listed]
+    state.listed.update(symbols[i] for i in new)
+    contracts = pd.DataFrame(
+        {
+            "contract_symbol": [symbols[i] for i in new],
+            "underlying": state.ticker,
+            "root": state.ticker,
+            "expiry": [expiry_grid[i] for i in new],
+            "settlement_time": [
+                settlement_instant(expiry_grid[i], settlement_type="PM") for i in new
+            ],
+            "settlement_type": "PM",
+            "strike": strike_grid[new],
+            "option_right": rights[new],
+            "exercise_style": "american",
+            "multiplier": MULTIPLIER,
+            "premium_currency": "USD",
+        }
+    )
+    snapshot = pd.DataFrame(
+        {
+            "underlying": [state.ticker],
+            "snapshot_time": [snapshot_time],
+            "session_date": [session],
+            "source": [SOURCE],
+            "source_file": [None],
+            "header_spot": [close],
+            "header_bid": [np.nan],
+            "header_ask": [np.nan],
+            "parity_spot": [np.nan],
+            "spot_check": ["unchecked"],
+            "quality_flags": [json.dumps([])],
+            "contract_count": [len(symbols)],
+        }
+    )
+    return {
+        tables.OHLCV_DAILY.name: bars,
+        tables.OPTION_CONTRACTS.name: contracts,
+        tables.CHAIN_SNAPSHOTS.name: snapshot,
+        tables.OPTION_CHAIN_SNAPSHOTS.name: quotes,
+    }
+
+
+def _quotes(model: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tick = np.where(model < 3.0, 0.01, 0.05)
+    half_spread = np.maximum(tick, 0.03 * model)
+    bid = np.maximum(np.floor((model - half_spread) / tick) * tick, 0.0)
+    ask = np.ceil((model + half_spread) / tick) * tick
+    return np.round(bid, 2), np.round(ask, 2)
+
+
+def _open_interest(
+    state: _TickerState, x: np.ndarray, strikes: np.ndarray, expiry_years: np.ndarray
+) -> np.ndarray:
+    bell = np.exp(-0.5 * (x / 0.35) ** 2)
+    round_strike = np.where(
+        np.isclose(np.mod(strikes, 10 * _strike_step(float(strikes[0]))), 0.0), 2.0, 1.0
+    )
+    near_expiry = 1.0 / (1.0 + 4.0 * expiry_years)
+    noise = state.rng.lognormal(0.0, 0.6, size=x.size)
+    return np.floor(state.open_interest_scale * bell * round_strike * near_expiry * noise)
+
+
+def _round_price(value: float) -> float:
+    return round(value, 2)
