@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from optionscope.app import open_migrated_store
+from optionscope.cli.console import console
 from optionscope.cli.options import DB_OPTION
 from optionscope.storage import open_store
 
 app = typer.Typer(help="Create, migrate and describe the store.", no_args_is_help=True)
-console = Console()
 
 
 @app.command("init")

@@ -5,15 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from optionscope.app import project_home, run_demo, sample_files
+from optionscope.cli.console import console
 from optionscope.cli.ingest import summary_table
 from optionscope.ingest.service import FileSummary
-
-console = Console()
 
 
 def demo(

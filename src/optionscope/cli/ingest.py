@@ -6,15 +6,13 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from optionscope.app import open_migrated_store
+from optionscope.cli.console import console
 from optionscope.cli.options import DB_OPTION
 from optionscope.ingest.service import FileSummary, expand_paths, ingest_paths
-
-console = Console()
 
 
 def ingest(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from optionscope.app import open_migrated_store
+from optionscope.cli.console import console
 from optionscope.cli.options import DB_OPTION
 from optionscope.ingest.simulation import write_simulation
 from optionscope.sources.simulator import SimulationSpec
-
-console = Console()
 
 
 def simulate(

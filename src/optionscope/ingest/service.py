@@ -122,7 +122,7 @@ def ingest_file(
     except FileFormatError as error:
         return FileSummary(path=path, file_format=file_format, error=str(error))
     ts_ingested = pd.Timestamp(clock())
-    frames = _stamped_frames(parsed, ts_ingested)
+    frames = stamp_ingested(parsed.tables, ts_ingested)
     sha256 = file_sha256(path)
     quarantine = _quarantine_frame(parsed, sha256, ts_ingested)
     table_rows = {name: len(frame) for name, frame in frames.items() if len(frame)}
@@ -215,9 +215,12 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _stamped_frames(parsed: ParsedFile, ts_ingested: pd.Timestamp) -> dict[str, pd.DataFrame]:
+def stamp_ingested(
+    frames: dict[str, pd.DataFrame], ts_ingested: pd.Timestamp
+) -> dict[str, pd.DataFrame]:
+    """Return canonical frames with `ts_ingested` set and columns in storage order."""
     stamped = {}
-    for name, frame in parsed.tables.items():
+    for name, frame in frames.items():
         spec = tables.TABLES_BY_NAME[name]
         out = frame.copy()
         out["ts_ingested"] = ts_ingested

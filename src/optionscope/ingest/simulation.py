@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
+
 from optionscope.domain import tables
 from optionscope.domain.instruments import tickers_frame
+from optionscope.ingest.service import Clock, stamp_ingested, utc_now
 from optionscope.sources.simulator import SimulationSpec, simulate_sessions
 from optionscope.storage import Store
 
@@ -28,8 +31,16 @@ def write_simulation(
     spec: SimulationSpec,
     *,
     on_session_done: Callable[[date], None] | None = None,
+    clock: Clock = utc_now,
 ) -> SimulationResult:
-    """Simulate `spec` and write it through `store`, one transaction per session."""
+    """Simulate `spec` and write it through `store`, one transaction per session.
+
+    Args:
+        store: Target store (migrated).
+        spec: What to simulate.
+        on_session_done: Called after each session is written (progress reporting).
+        clock: Source of `ts_ingested`.
+    """
     result = SimulationResult(tickers=spec.tickers)
     store.upsert(tables.TICKERS, tickers_frame(spec.ticker_names), on_conflict="ignore")
     order = (
@@ -38,7 +49,8 @@ def write_simulation(
         tables.CHAIN_SNAPSHOTS,
         tables.OPTION_CHAIN_SNAPSHOTS,
     )
-    for session, frames in simulate_sessions(spec):
+    for session, simulated in simulate_sessions(spec):
+        frames = stamp_ingested(simulated, pd.Timestamp(clock()))
         with store.transaction() as transaction:
             for table in order:
                 frame = frames.get(table.name)

@@ -212,7 +212,7 @@ def _snapshot_table(summaries: list[SnapshotSummary]) -> Table:
                 f"{summary.call_open_interest:,.0f}",
                 f"{summary.put_open_interest:,.0f}",
                 "-" if ratio is None else f"{ratio:.2f}",
-                ", ".join(summary.flags) or "-",
+                "; ".join(flag.replace("_", " ") for flag in summary.flags) or "-",
             )
         )
     return Table(
