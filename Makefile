@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_load.py
+	$(BIN)/python benchmarks/pricing.py
 
 clean:
 	rm -rf $(VENV) .optionscope .pytest_cache .mypy_cache .ruff_cache

@@ -63,7 +63,8 @@ def test_quotes_bracket_the_model_and_vendor_iv_is_recoverable() -> None:
     )
     assert (quotes["bid"].to_numpy() <= model + 1e-9).all()
     assert (model <= quotes["ask"].to_numpy() + 1e-9).all()
-    liquid = model > 0.5
+    # Deep in-the-money quotes carry no resolvable time value (the solver says so): skip them.
+    liquid = quotes["vendor_vega"].to_numpy() > 1e-4 * spot
     recovered = implied_vol(
         price=model[liquid],
         S=spot,

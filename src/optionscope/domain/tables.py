@@ -92,6 +92,8 @@ class TableSpec:
 
 T = LogicalType
 
+INGESTED_DOC = "When the row's current values were first written (UTC); a re-import keeps it."
+
 TICKERS = TableSpec(
     name="tickers",
     columns=(
@@ -119,7 +121,7 @@ OHLCV_DAILY = TableSpec(
         Column("volume", T.FLOAT, doc="Shares (or coins) traded in the session."),
         Column("is_adjusted", T.BOOL, doc="True if split/dividend adjusted by the vendor."),
         Column("source", T.TEXT, doc="Importer or vendor that produced the row."),
-        Column("ts_ingested", T.TIMESTAMP, doc="When the row was first written (UTC)."),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("ticker", "session_date"),
     time_column="session_date",
@@ -139,7 +141,7 @@ OHLCV_INTRADAY = TableSpec(
         Column("volume", T.FLOAT),
         Column("is_regular_session", T.BOOL, doc="False for pre- and post-market bars."),
         Column("source", T.TEXT),
-        Column("ts_ingested", T.TIMESTAMP),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("ticker", "ts_start"),
     time_column="ts_start",
@@ -191,7 +193,7 @@ OPTION_CHAIN_SNAPSHOTS = TableSpec(
         Column("underlying_price", T.FLOAT, nullable=True, doc="Underlying as quoted with row."),
         Column("source", T.TEXT),
         Column("ts_event", T.TIMESTAMP, doc="Vendor time of the quote (UTC)."),
-        Column("ts_ingested", T.TIMESTAMP),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("underlying", "snapshot_time", "contract_symbol"),
     time_column="snapshot_time",
@@ -218,7 +220,7 @@ CHAIN_SNAPSHOTS = TableSpec(
         Column("spot_check", T.TEXT, doc="ok | disagrees | unchecked (header vs parity)."),
         Column("quality_flags", T.TEXT, doc="JSON array of flags (e.g. header_spot_stale)."),
         Column("contract_count", T.INT),
-        Column("ts_ingested", T.TIMESTAMP),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("underlying", "snapshot_time"),
     doc="One row per chain snapshot: when, which session, the header spot and its checks.",
@@ -233,7 +235,7 @@ INGESTED_FILES = TableSpec(
         Column("rows_read", T.INT),
         Column("rows_written", T.INT),
         Column("rows_quarantined", T.INT),
-        Column("ts_ingested", T.TIMESTAMP),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("file_sha256",),
     doc="One row per imported file, with its row accounting.",
@@ -248,7 +250,7 @@ INGEST_QUARANTINE = TableSpec(
         Column("file_name", T.TEXT),
         Column("reason", T.TEXT),
         Column("raw_line", T.TEXT, nullable=True),
-        Column("ts_ingested", T.TIMESTAMP),
+        Column("ts_ingested", T.TIMESTAMP, doc=INGESTED_DOC),
     ),
     primary_key=("file_sha256", "line_number", "field"),
     doc="Rows an importer refused, with the reason; counted in the per-file summary.",
