@@ -120,3 +120,17 @@ def make_store(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeSto
 @pytest.fixture
 def store(make_store: MakeStore) -> Store:
     return make_store()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many PostgreSQL-backed tests passed, so a silent skip cannot pass for green."""
+    outcomes: dict[str, int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when in ("call", "setup") and "postgres" in getattr(report, "keywords", {}):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if outcomes:
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        terminalreporter.write_line(f"PostgreSQL-backed tests (real server): {summary}")
