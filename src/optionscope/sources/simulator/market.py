@@ -31,10 +31,9 @@ import pandas as pd
 from optionscope.domain import tables
 from optionscope.domain.calendar import settlement_instant, trading_sessions
 from optionscope.domain.symbols import format_osi
-from optionscope.pricing import greeks, price
+from optionscope.pricing import greeks, price, time_to_expiry
 
 TRADING_DAYS_PER_YEAR = 252
-SECONDS_PER_YEAR = 365 * 86_400
 RATE = 0.04
 DIVIDEND_YIELD = 0.012
 WEEKLY_EXPIRIES = 4
@@ -182,31 +181,24 @@ def _simulate_day(state: _TickerState, session: date) -> dict[str, pd.DataFrame]
     expiry_grid = np.repeat(np.array(expiries, dtype=object), strikes.size * 2)
     strike_grid = np.tile(np.repeat(strikes, 2), len(expiries))
     is_call = np.tile(np.array([True, False]), strikes.size * len(expiries))
-    settlement = np.array([settlement_instant(e, settlement_type="PM") for e in expiries])
-    seconds = np.array([(s - snapshot_time).total_seconds() for s in settlement])
-    expiry_years = np.repeat(seconds / SECONDS_PER_YEAR, strikes.size * 2)
+    settlement = [settlement_instant(e, settlement_type="PM") for e in expiries]
+    years = time_to_expiry(now=snapshot_time, expiry=settlement)
+    expiry_years = np.repeat(years, strikes.size * 2)
     forward = close * np.exp((RATE - DIVIDEND_YIELD) * expiry_years)
     x = np.log(strike_grid / forward) / np.sqrt(expiry_years)
     atm = state.vol * (1 + state.term_slope * (np.sqrt(expiry_years) - np.sqrt(30 / 365)))
     sigma = np.clip(atm * (1 - state.skew * x + state.curvature * x**2), 0.03, 3.0)
-    model = price(
-        S=close,
-        K=strike_grid,
-        T=expiry_years,
-        r=RATE,
-        q=DIVIDEND_YIELD,
-        sigma=sigma,
-        is_call=is_call,
-    )
-    sensitivities = greeks(
-        S=close,
-        K=strike_grid,
-        T=expiry_years,
-        r=RATE,
-        q=DIVIDEND_YIELD,
-        sigma=sigma,
-        is_call=is_call,
-    )
+    inputs = {
+        "S": close,
+        "K": strike_grid,
+        "T": expiry_years,
+        "r": RATE,
+        "q": DIVIDEND_YIELD,
+        "sigma": sigma,
+        "is_call": is_call,
+    }
+    model = price(**inputs)
+    sensitivities = greeks(**inputs)
     bid, ask = _quotes(np.asarray(model, dtype=float))
     open_interest = _open_interest(state, x, strike_grid, expiry_years)
     volume = np.floor(open_interest * state.rng.uniform(0.0, 0.3, size=x.size))
