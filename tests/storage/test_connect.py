@@ -11,6 +11,7 @@ import pytest
 from optionscope.domain import tables
 from optionscope.storage import DuckDBStore, PostgresStore, open_store, redact_url, resolve_target
 from optionscope.storage.connect import DB_VARIABLE, HOME_VARIABLE
+from optionscope.storage.migrations import load_migrations
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_a_duckdb_file_keeps_its_rows_across_opens(clean_environment: Path) -> N
     with open_store(path) as store:
         assert isinstance(store, DuckDBStore)
         assert store.backend == "duckdb"
-        assert store.migrate() == [1]
+        assert store.migrate() == [m.version for m in load_migrations("duckdb")]
         store.upsert(tables.TICKERS, tickers)
     with open_store(str(path)) as store:
         assert store.migrate() == []
@@ -105,4 +106,4 @@ def test_postgres_urls_open_a_postgres_store_with_a_redacted_url(postgres_url: s
         assert store.backend == "postgresql"
         assert "hunter2" not in store.url
         assert store.url.startswith("postgresql://postgres:***@127.0.0.1:")
-        assert store.migrate() == [1]
+        assert store.migrate() == [m.version for m in load_migrations("postgresql")]

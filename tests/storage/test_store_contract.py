@@ -539,3 +539,45 @@ def test_duplicate_keys_are_refused_when_a_key_is_already_stored(
         store.upsert(tables.OHLCV_DAILY, rows, on_conflict=on_conflict)  # type: ignore[arg-type]
     stored = store.read(tables.OHLCV_DAILY)
     assert stored["close"].tolist() == [100.0]
+
+
+FAMILY_TABLE = TableSpec(
+    name="example_family_metrics",
+    columns=(
+        tables.Column("ticker", LogicalType.TEXT),
+        tables.Column("as_of", LogicalType.DATE),
+        tables.Column("model_version", LogicalType.INT),
+        tables.Column("value", LogicalType.FLOAT, nullable=True),
+        tables.Column("status", LogicalType.TEXT),
+    ),
+    primary_key=("ticker", "as_of", "model_version"),
+    time_column="as_of",
+)
+
+
+def test_ensure_table_creates_a_table_from_its_spec_once(store: Store) -> None:
+    store.ensure_table(FAMILY_TABLE)
+    rows = pd.DataFrame(
+        {
+            "ticker": ["SPY"],
+            "as_of": [D1],
+            "model_version": [1],
+            "value": [math.nan],
+            "status": ["partial"],
+        }
+    )
+    store.upsert(FAMILY_TABLE, rows)
+    store.ensure_table(FAMILY_TABLE)  # idempotent: the stored row survives
+
+    reflected = store.reflect_table(FAMILY_TABLE.name)
+    assert [(c.name, c.type, c.nullable) for c in reflected.columns] == [
+        (c.name, c.type, c.nullable) for c in FAMILY_TABLE.columns
+    ]
+    assert reflected.primary_key == FAMILY_TABLE.primary_key
+    assert store.table_row_counts()[FAMILY_TABLE.name] == 1
+    pd.testing.assert_frame_equal(store.read(FAMILY_TABLE), rows.astype({"model_version": "int64"}))
+
+
+def test_ensure_table_refuses_to_run_inside_a_transaction(store: Store) -> None:
+    with store.transaction(), pytest.raises(TransactionError):
+        store.ensure_table(FAMILY_TABLE)

@@ -163,6 +163,25 @@ class PostgresStore(SqlStore):
         finally:
             self._execute("RELEASE SAVEPOINT optionscope_timescale")
 
+    def _partition_by_time(self, table: TableSpec) -> None:
+        installed = self._query(
+            "SELECT 1 FROM pg_extension WHERE extname = %s", (TIMESCALE_EXTENSION,)
+        )
+        if not installed or table.time_column is None:
+            return  # migrate() installs the extension when the server offers it
+        self._execute("SAVEPOINT optionscope_timescale_table")
+        try:
+            self._execute(
+                "SELECT create_hypertable(%s::regclass, %s::name, "
+                "if_not_exists => TRUE, migrate_data => TRUE)",
+                (table.name, table.time_column),
+            )
+        except psycopg.Error as error:
+            self._execute("ROLLBACK TO SAVEPOINT optionscope_timescale_table")
+            self._failure = f"{table.name} stays a plain table: {error}"
+        finally:
+            self._execute("RELEASE SAVEPOINT optionscope_timescale_table")
+
     def _partitioning(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         installed = self._query(
             "SELECT 1 FROM pg_extension WHERE extname = %s", (TIMESCALE_EXTENSION,)

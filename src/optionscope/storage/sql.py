@@ -54,13 +54,23 @@ def column_list(table: TableSpec, alias: str | None = None) -> str:
     return ", ".join(prefix + quote(name) for name in table.column_names)
 
 
-def create_table_sql(table: TableSpec, *, if_not_exists: bool = False) -> str:
-    """Return the CREATE TABLE statement of `table` (columns, NOT NULL, PRIMARY KEY)."""
+def create_table_sql(
+    table: TableSpec, *, if_not_exists: bool = False, primary_key: bool = True
+) -> str:
+    """Return the CREATE TABLE statement of `table` (columns, NOT NULL, PRIMARY KEY).
+
+    Args:
+        table: The table's spec.
+        if_not_exists: Render `CREATE TABLE IF NOT EXISTS`.
+        primary_key: Declare the primary key. False only for a DuckDB table whose key the
+            store enforces itself (see `duckdb_store.STORE_ENFORCED_KEYS`).
+    """
     lines = [
         f"    {quote(c.name)} {SQL_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}"
         for c in table.columns
     ]
-    lines.append(f"    PRIMARY KEY ({', '.join(quote(name) for name in table.primary_key)})")
+    if primary_key:
+        lines.append(f"    PRIMARY KEY ({', '.join(quote(name) for name in table.primary_key)})")
     body = ",\n".join(lines)
     create = "CREATE TABLE IF NOT EXISTS" if if_not_exists else "CREATE TABLE"
     return f"{create} {quote(table.name)} (\n{body}\n)"
@@ -78,16 +88,24 @@ def conflict_clause(table: TableSpec, on_conflict: OnConflict) -> str:
     (IS DISTINCT FROM treats two NULLs as equal), so an identical re-write is a no-op.
     """
     key = ", ".join(quote(name) for name in table.primary_key)
-    compared = compared_columns(table)
-    if on_conflict == "ignore" or not compared:
+    if on_conflict == "ignore" or not compared_columns(table):
         return f"ON CONFLICT ({key}) DO NOTHING"
     assignments = ", ".join(
         f"{quote(name)} = excluded.{quote(name)}" for name in table.value_columns
     )
-    changed = " OR ".join(
-        f"{TARGET_ALIAS}.{quote(name)} IS DISTINCT FROM excluded.{quote(name)}" for name in compared
+    return f"ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {changed_sql(table, 'excluded')}"
+
+
+def changed_sql(table: TableSpec, source: str) -> str:
+    """Return `TARGET_ALIAS.v IS DISTINCT FROM source.v OR ...` over the compared columns.
+
+    IS DISTINCT FROM makes NULL -> value and value -> NULL a change, and NULL -> NULL not one.
+    The table must have compared columns (see `compared_columns`).
+    """
+    return " OR ".join(
+        f"{TARGET_ALIAS}.{quote(name)} IS DISTINCT FROM {source}.{quote(name)}"
+        for name in compared_columns(table)
     )
-    return f"ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {changed}"
 
 
 def insert_select_sql(
@@ -117,19 +135,68 @@ def insert_select_sql(
     return statement
 
 
+def key_bounds_sql(table: TableSpec, dialect: Dialect, alias: str) -> str:
+    """Return `alias.k BETWEEN ? AND ? AND ...` over the key columns of `table`.
+
+    Two parameters per key column, in key order: the incoming rows' minimum and maximum. The
+    bounds let DuckDB skip row groups by their min/max statistics.
+    """
+    placeholder = dialect.placeholder
+    return " AND ".join(
+        f"{alias}.{quote(name)} BETWEEN {placeholder} AND {placeholder}"
+        for name in table.primary_key
+    )
+
+
+def stored_in_bounds_sql(table: TableSpec, dialect: Dialect) -> str:
+    """Return a COUNT of the stored rows of `table` within the key bounds (`key_bounds_sql`).
+
+    Zero means that no key of the incoming rows can be stored: the cheap test of an append.
+    """
+    return (
+        f"SELECT COUNT(*) FROM {quote(table.name)} AS stored "
+        f"WHERE {key_bounds_sql(table, dialect, 'stored')}"
+    )
+
+
+def update_changed_sql(table: TableSpec, source: str, dialect: Dialect) -> str:
+    """Return an UPDATE of the stored rows of `table` whose key is in `source` and changed.
+
+    `UPDATE table AS TARGET_ALIAS SET v = SOURCE_ALIAS.v, ... FROM source AS SOURCE_ALIAS
+    WHERE <stored key in bounds> AND <keys equal> AND <a compared column differs>`: every
+    value column (`ts_ingested` included) takes the incoming value, but only in rows where a
+    compared column changed, like `conflict_clause(table, "update")`. Parameters: the key
+    bounds (`key_bounds_sql`). `source` must not repeat a key (the UPDATE would then pick
+    one of its rows).
+    """
+    matches = " AND ".join(
+        f"{TARGET_ALIAS}.{quote(name)} = {SOURCE_ALIAS}.{quote(name)}" for name in table.primary_key
+    )
+    assignments = ", ".join(
+        f"{quote(name)} = {SOURCE_ALIAS}.{quote(name)}" for name in table.value_columns
+    )
+    return (
+        f"UPDATE {quote(table.name)} AS {TARGET_ALIAS} SET {assignments} "
+        f"FROM {source} AS {SOURCE_ALIAS} "
+        f"WHERE {key_bounds_sql(table, dialect, TARGET_ALIAS)} AND {matches} "
+        f"AND ({changed_sql(table, SOURCE_ALIAS)})"
+    )
+
+
 def stored_key_exists_sql(table: TableSpec, dialect: Dialect) -> str:
     """Return an EXISTS test: is the key of `SOURCE_ALIAS` already in `table`?
 
     Each key column is also bounded by the incoming rows' minimum and maximum (two parameters
-    per key column, in key order), which lets DuckDB skip row groups by their min/max
-    statistics when new rows are appended after the stored ones.
+    per key column, in key order; see `key_bounds_sql`), which lets DuckDB skip row groups by
+    their min/max statistics when new rows are appended after the stored ones.
     """
-    conditions = []
-    for name in table.primary_key:
-        stored = f"stored.{quote(name)}"
-        conditions.append(f"{stored} = {SOURCE_ALIAS}.{quote(name)}")
-        conditions.append(f"{stored} BETWEEN {dialect.placeholder} AND {dialect.placeholder}")
-    return f"EXISTS (SELECT 1 FROM {quote(table.name)} AS stored WHERE {' AND '.join(conditions)})"
+    matches = " AND ".join(
+        f"stored.{quote(name)} = {SOURCE_ALIAS}.{quote(name)}" for name in table.primary_key
+    )
+    return (
+        f"EXISTS (SELECT 1 FROM {quote(table.name)} AS stored "
+        f"WHERE {key_bounds_sql(table, dialect, 'stored')} AND {matches})"
+    )
 
 
 def select_sql(

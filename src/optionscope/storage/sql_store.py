@@ -114,6 +114,13 @@ class SqlStore(ABC):
     def _partitioning(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """Return (time partitioning, hypertables, notes) for `describe()`."""
 
+    def _partition_by_time(self, table: TableSpec) -> None:
+        """Partition a table `ensure_table` created on its time column, where supported.
+
+        Runs inside the creating transaction. The default does nothing (DuckDB).
+        """
+        del table
+
     # Store protocol.
 
     def migrate(self) -> list[int]:
@@ -122,7 +129,7 @@ class SqlStore(ABC):
         with self._atomic():
             self._lock_for_migrations()
             self._execute(create_table_sql(SCHEMA_MIGRATIONS, if_not_exists=True))
-            pending = pending_migrations(self._applied_versions())
+            pending = pending_migrations(self._applied_versions(), self.backend)
         applied: list[int] = []
         for migration in pending:
             with self._atomic():
@@ -209,6 +216,19 @@ class SqlStore(ABC):
         return TableSpec(
             name=name, columns=tuple(columns), primary_key=tuple(str(row[0]) for row in key)
         )
+
+    def ensure_table(self, table: TableSpec) -> None:
+        """Create `table` from its spec if it does not exist; see `Store.ensure_table`.
+
+        Raises:
+            TransactionError: Called inside an open transaction.
+        """
+        self._require_no_transaction("ensure_table()")
+        with self._atomic():
+            self._lock_for_migrations()  # concurrent creators wait instead of racing
+            self._execute(create_table_sql(table, if_not_exists=True))
+            if table.time_column is not None:
+                self._partition_by_time(table)
 
     def upsert(self, table: TableSpec, rows: Rows, *, on_conflict: OnConflict = "update") -> int:
         """Write `rows` into `table` in a transaction of its own; return the rows given."""

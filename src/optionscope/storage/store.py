@@ -105,6 +105,19 @@ class Store(Protocol):
         """Return the stored shape of table `name` (columns, types, nullability, key)."""
         ...
 
+    def ensure_table(self, table: TableSpec) -> None:
+        """Create `table` from its spec if no table of that name exists (idempotent).
+
+        Runs `CREATE TABLE IF NOT EXISTS` rendered from the spec (`sql.create_table_sql`), in a
+        transaction of its own. A table with a `time_column` becomes a TimescaleDB hypertable
+        where the extension is installed (PostgreSQL). An existing table is left as it is,
+        whatever its shape: compare `reflect_table(table.name)` to detect drift.
+
+        Raises:
+            TransactionError: Called inside an open transaction.
+        """
+        ...
+
     def upsert(self, table: TableSpec, rows: Rows, *, on_conflict: OnConflict = "update") -> int:
         """Write `rows` into `table` in a transaction of its own (see `Transaction.upsert`)."""
         ...

@@ -1,0 +1,7 @@
+-- 0002 chain key enforced by store: nothing to change on PostgreSQL (and on any backend
+-- without a variant of this file). option_chain_snapshots keeps its PRIMARY KEY here.
+--
+-- DuckDB runs 0002_chain_key_enforced_by_store.duckdb.sql instead: it rebuilds
+-- option_chain_snapshots without a declared PRIMARY KEY, because maintaining DuckDB's ART
+-- index on that key cost more than half of every bulk load (docs/storage.md, "Keys on
+-- DuckDB"). DuckDBStore enforces the key in its write path instead. Frozen once released.
