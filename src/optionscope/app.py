@@ -10,12 +10,16 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from optionscope.domain import tables
 from optionscope.domain.instruments import tickers_frame
+from optionscope.engine import RunMode, RunObserver, RunRequest, RunSummary, run_metrics, watchlist
 from optionscope.ingest.service import FileSummary, ingest_paths
+from optionscope.metrics.catalog import load_catalog
+from optionscope.metrics.family import MetricFamily
 from optionscope.reports.html import render_page
 from optionscope.reports.market_report import (
     SnapshotSummary,
@@ -57,6 +61,70 @@ def set_watchlist(store: Store, symbols: Sequence[str], *, on_watchlist: bool) -
                 transaction.upsert(tables.TICKERS, frame.loc[:, list(tables.TICKERS.column_names)])
 
 
+def metric_catalog() -> tuple[MetricFamily, ...]:
+    """Return the metric families: built-in plus those installed through entry points."""
+    return load_catalog()
+
+
+def compute_metrics(
+    store: Store,
+    request: RunRequest,
+    *,
+    observer: RunObserver | None = None,
+) -> RunSummary:
+    """Run the metric engine for `request` (event, batch or range) on `store`."""
+    return run_metrics(store, metric_catalog(), request, observer=observer)
+
+
+def add_to_watchlist(
+    store: Store,
+    symbols: Sequence[str],
+    *,
+    dry_run: bool = False,
+    observer: RunObserver | None = None,
+) -> RunSummary:
+    """Put `symbols` on the watchlist and compute every family over their full lookback.
+
+    This is the event path: each ticker gets a year of rows at once (see
+    `engine.plan.DEFAULT_EVENT_SESSIONS`), from whatever data the store already holds.
+    """
+    names = tuple(dict.fromkeys(symbol.strip().upper() for symbol in symbols))
+    if not dry_run:
+        set_watchlist(store, names, on_watchlist=True)
+    request = RunRequest(mode=RunMode.EVENT, tickers=names, dry_run=dry_run)
+    return compute_metrics(store, request, observer=observer)
+
+
+def ingest_and_update_metrics(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    file_format: str | None = None,
+    snapshot_time: datetime | None = None,
+    ticker: str | None = None,
+    on_file_done: Callable[[FileSummary], None] | None = None,
+    observer: RunObserver | None = None,
+) -> tuple[list[FileSummary], RunSummary | None]:
+    """Import files, then recompute the families of watchlist tickers that got data.
+
+    The recomputation is the event path (full lookback), so a ticker arriving through
+    ingest has its rows at once; rows whose inputs did not change are rewritten identically,
+    which the upsert turns into no-ops.
+
+    Returns:
+        The per-file summaries and the metric run (None when no watchlist ticker changed).
+    """
+    summaries = ingest_paths(store, paths, file_format=file_format, snapshot_time=snapshot_time,
+                             ticker=ticker, on_file_done=on_file_done)  # fmt: skip
+    changed = {t for summary in summaries if summary.ok and summary.rows_written
+               for t in summary.tickers}  # fmt: skip
+    tickers = tuple(t for t in watchlist(store) if t in changed)
+    if not tickers:
+        return summaries, None
+    request = RunRequest(mode=RunMode.EVENT, tickers=tickers)
+    return summaries, compute_metrics(store, request, observer=observer)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     """What `run_demo` did.
@@ -67,6 +135,7 @@ class DemoResult:
         snapshots: Chain snapshot summaries per underlying.
         row_counts: Rows per table after the run.
         report_path: The HTML report written.
+        metrics: The metric run of the watchlist event (technical and volatility families).
     """
 
     store_url: str
@@ -74,18 +143,24 @@ class DemoResult:
     snapshots: dict[str, list[SnapshotSummary]]
     row_counts: dict[str, int]
     report_path: Path
+    metrics: RunSummary
 
 
 def run_demo(
     home: Path,
     *,
     on_file_done: Callable[[FileSummary], None] | None = None,
+    observer: RunObserver | None = None,
 ) -> DemoResult:
     """Build a fresh DuckDB store under `home`, import the bundled sample, write the report.
+
+    The sample's underlyings go on the watchlist, which computes the metric families over
+    their full lookback (the event path) before the report is built.
 
     Args:
         home: Project home; the demo owns `home/demo/` and recreates it on every run.
         on_file_done: Called after each imported file (progress reporting).
+        observer: Progress of the metric run.
 
     Returns:
         What was imported and computed, and where the report is.
@@ -96,7 +171,7 @@ def run_demo(
     with open_migrated_store(str(demo_dir / "optionscope.duckdb")) as store:
         files = ingest_paths(store, sample_files(), on_file_done=on_file_done)
         underlyings = sorted(set(store.read(tables.CHAIN_SNAPSHOTS)["underlying"]))
-        set_watchlist(store, underlyings, on_watchlist=True)
+        metrics = add_to_watchlist(store, underlyings, observer=observer)
         snapshots = {u: summarize_snapshots(store, u) for u in underlyings}
         report_path = demo_dir / "report.html"
         page = build_market_report(store, title="optionscope demo: SPY (bundled real sample)")
@@ -107,4 +182,5 @@ def run_demo(
             snapshots=snapshots,
             row_counts=store.table_row_counts(),
             report_path=report_path,
+            metrics=metrics,
         )

@@ -11,6 +11,7 @@ from rich.table import Table
 from optionscope.app import project_home, run_demo, sample_files
 from optionscope.cli.console import console
 from optionscope.cli.ingest import summary_table
+from optionscope.engine import RunPlan, TickerOutcome
 from optionscope.ingest.service import FileSummary
 
 
@@ -34,7 +35,16 @@ def demo(
         def advance(summary: FileSummary) -> None:
             progress.update(task, advance=1, description=summary.path.name)
 
-        result = run_demo(home, on_file_done=advance)
+        metrics_task = progress.add_task("metrics", total=None, visible=False)
+
+        class _Observer:
+            def on_run_planned(self, plan: RunPlan) -> None:
+                progress.update(metrics_task, total=plan.units, visible=True)
+
+            def on_unit_done(self, outcome: TickerOutcome) -> None:
+                progress.update(metrics_task, advance=1, description=f"metrics {outcome.ticker}")
+
+        result = run_demo(home, on_file_done=advance, observer=_Observer())
     console.print(f"store: {result.store_url}")
     console.print(summary_table(result.files))
     for underlying, summaries in result.snapshots.items():
@@ -62,6 +72,13 @@ def demo(
                 "-" if ratio is None else f"{ratio:.2f}",
             )
         console.print(table)
+    metrics = result.metrics
+    console.print(
+        f"metrics ({', '.join(metrics.families)}): {metrics.rows_written:,} rows for "
+        f"{metrics.processed} ticker(s), sessions {metrics.plan.as_of_first} .. "
+        f"{metrics.plan.as_of_last}, {metrics.soft_failed} soft failure(s), "
+        f"{metrics.seconds:.1f} s"
+    )
     console.print(f"report: {result.report_path.resolve()}")
 
 

@@ -9,10 +9,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optionscope.app import open_migrated_store
+from optionscope.app import ingest_and_update_metrics, open_migrated_store
 from optionscope.cli.console import console
 from optionscope.cli.options import DB_OPTION
-from optionscope.ingest.service import FileSummary, expand_paths, ingest_paths
+from optionscope.ingest.service import FileSummary, expand_paths
 
 
 def ingest(
@@ -40,7 +40,7 @@ def ingest(
         def advance(summary: FileSummary) -> None:
             progress.update(task, advance=1, description=summary.path.name)
 
-        summaries = ingest_paths(
+        summaries, metrics = ingest_and_update_metrics(
             store,
             files,
             file_format=file_format,
@@ -49,6 +49,12 @@ def ingest(
             on_file_done=advance,
         )
     console.print(summary_table(summaries))
+    if metrics is not None:  # watchlist tickers got data: their metrics were recomputed
+        console.print(
+            f"metrics ({', '.join(metrics.families)}): {metrics.rows_written:,} rows for "
+            f"{', '.join(o.ticker for o in metrics.outcomes)}, "
+            f"{metrics.soft_failed} soft failure(s), {metrics.seconds:.1f} s"
+        )
     refused = [s for s in summaries if not s.ok]
     for summary in refused:
         console.print(f"[red]refused[/red] {summary.error}")

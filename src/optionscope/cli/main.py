@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from optionscope.cli import db, demo, ingest, simulate
+from optionscope.cli import db, demo, ingest, metrics, simulate, watchlist
 
 app = typer.Typer(
     help="optionscope: options market-structure and volatility analytics, offline-first.",
@@ -17,6 +17,8 @@ app.add_typer(db.app, name="db")
 app.command("ingest")(ingest.ingest)
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
+app.add_typer(watchlist.app, name="watchlist")
+app.add_typer(metrics.app, name="metrics")
 
 
 @app.callback()

@@ -67,6 +67,7 @@ class FileSummary:
         table_rows: Rows written per table.
         flags: Data-quality flags raised by the importer (e.g. a stale header spot).
         error: Why nothing was written, or None on success.
+        tickers: Underlyings and equities the file had rows for (what changed for them).
     """
 
     path: Path
@@ -77,6 +78,7 @@ class FileSummary:
     table_rows: dict[str, int] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     error: str | None = None
+    tickers: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -138,8 +140,9 @@ def ingest_file(
             "ts_ingested": [ts_ingested],
         }
     )
+    new_tickers = _tickers_frame(frames)
     with store.transaction() as transaction:
-        transaction.upsert(tables.TICKERS, _tickers_frame(frames), on_conflict="ignore")
+        transaction.upsert(tables.TICKERS, new_tickers, on_conflict="ignore")
         for spec in WRITE_ORDER:
             frame = frames.get(spec.name)
             if frame is not None and len(frame):
@@ -155,6 +158,7 @@ def ingest_file(
         rows_quarantined=len(parsed.quarantined),
         table_rows=table_rows,
         flags=_flags(frames),
+        tickers=tuple(str(ticker) for ticker in new_tickers["ticker"]),
     )
 
 

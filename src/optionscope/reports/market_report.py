@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from optionscope.domain import tables
 from optionscope.reports.html import Page, Section, Table
+from optionscope.reports.metric_sections import metric_sections
 from optionscope.storage import Store
 
 STRIKE_WINDOW = 0.15
@@ -169,6 +170,7 @@ def _underlying_sections(
                 charts=(_close_chart(underlying, bars, summaries),),
             )
         )
+    sections.extend(metric_sections(store, underlying))
     if summaries:
         latest = summaries[-1]
         chain = read_chain(store, underlying, latest.snapshot_time)

@@ -1,0 +1,242 @@
+"""`optionscope metrics`: run the metric families (batch or range) and list them.
+
+The rendering helpers here (run header, progress bar, summary, dry-run tables) are shared
+with `optionscope watchlist add`, which runs the same engine for an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import pandas as pd
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from optionscope.app import compute_metrics, metric_catalog, open_migrated_store
+from optionscope.cli.console import console
+from optionscope.cli.options import DB_OPTION
+from optionscope.engine import PlanError, RunMode, RunPlan, RunRequest, RunSummary, TickerOutcome
+from optionscope.metrics.catalog import UnknownFamilyError
+
+app = typer.Typer(help="Compute and inspect metric families.", no_args_is_help=True)
+
+LOG_LEVEL_OPTION = typer.Option(
+    None, "--log-level", help="DEBUG, INFO, WARNING, ERROR (overrides the global option)."
+)
+PREVIEW_ROWS = 20
+"""Rows per family a dry run prints."""
+PREVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "technical": ("rsi_14d", "macd_12_26d", "adx_14d", "atr_14d", "obv_252d"),
+    "volatility": (
+        "hv_close_20d",
+        "hv_yang_zhang_20d",
+        "iv_30d",
+        "iv_rank_252d",
+        "risk_reversal_25delta_30d",
+    ),
+}
+
+
+def set_log_level(level: str | None) -> None:
+    """Apply `--log-level` to the root logger when given."""
+    if level:
+        logging.getLogger().setLevel(level.upper())
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """Return an ISO date option as a date (None stays None).
+
+    Raises:
+        typer.BadParameter: The value is not YYYY-MM-DD.
+    """
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{option} must be YYYY-MM-DD, not {value!r}") from error
+
+
+class ProgressObserver:
+    """A `RunObserver` that prints the run header and drives a rich progress bar."""
+
+    def __init__(self, progress: Progress, store_url: str) -> None:
+        self._progress = progress
+        self._store_url = store_url
+        self._task = progress.add_task("planning", total=None)
+
+    def on_run_planned(self, plan: RunPlan) -> None:
+        """Print the run header and size the bar."""
+        print_header(plan, self._store_url)
+        self._progress.update(self._task, total=plan.units, description="computing")
+
+    def on_unit_done(self, outcome: TickerOutcome) -> None:
+        """Advance the bar by one work unit (a ticker, or a date chunk of one)."""
+        mark = " [red]soft-failed[/red]" if outcome.soft_failed else ""
+        self._progress.update(self._task, advance=1, description=f"{outcome.ticker}{mark}")
+
+
+def print_header(plan: RunPlan, store_url: str) -> None:
+    """Print what the run will do: mode, sessions, families, tickers, store."""
+    request = plan.request
+    families = ", ".join(
+        f.key for f in metric_catalog() if request.families is None or f.name in request.families
+    )
+    names = [p.ticker for p in plan.tickers]
+    shown = ", ".join(names[:12]) + (f", ... (+{len(names) - 12})" if len(names) > 12 else "")
+    first, last = plan.as_of_first, plan.as_of_last
+    sessions = "-" if first is None else (str(first) if first == last else f"{first} .. {last}")
+    header = Table.grid(padding=(0, 2))
+    header.add_row("mode", f"{request.mode}{' (dry run: nothing is written)' * request.dry_run}")
+    header.add_row("sessions", sessions)
+    header.add_row("families", families)
+    header.add_row("tickers", f"{len(names)}: {shown}" if names else "none")
+    header.add_row(
+        "work", f"{plan.units} unit(s): date chunks of up to {request.chunk_sessions} sessions"
+    )
+    header.add_row("store", store_url)
+    console.rule("metric run")
+    console.print(header)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """Yield the run's progress bar (removed from the screen when done)."""
+    with Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield progress
+
+
+def print_summary(summary: RunSummary) -> None:
+    """Print the final counts, timings and any soft failures (and a dry run's rows)."""
+    if summary.plan.request.dry_run:
+        for name, frame in summary.frames.items():
+            print_rows(name, frame)
+    table = Table(
+        "processed",
+        "succeeded",
+        "soft-failed",
+        "skipped",
+        "rows computed",
+        "rows written",
+        "avg per ticker",
+        "total",
+        title="metric run summary",
+    )
+    table.add_row(
+        f"{summary.processed:,}",
+        f"{summary.succeeded:,}",
+        f"[red]{summary.soft_failed:,}[/red]" if summary.soft_failed else "0",
+        f"{summary.skipped:,}",
+        f"{summary.rows_computed:,}",
+        f"{summary.rows_written:,}",
+        f"{summary.seconds_per_ticker * 1000:,.1f} ms",
+        f"{summary.seconds:,.2f} s",
+    )
+    console.print(table)
+    statuses = ", ".join(f"{name} {count:,}" for name, count in sorted(summary.statuses.items()))
+    console.print(f"row statuses: {statuses or 'none'}")
+    for outcome in summary.outcomes:
+        for error in outcome.errors:
+            console.print(f"[red]failed[/red] {outcome.ticker}: {error}")
+        if outcome.skipped and outcome.note:
+            console.print(f"skipped {outcome.ticker}: {outcome.note}")
+
+
+def print_rows(family: str, frame: pd.DataFrame) -> None:
+    """Print up to `PREVIEW_ROWS` computed rows of a family."""
+    if frame.empty:
+        return
+    columns = ["ticker", "as_of", "status", *PREVIEW_COLUMNS.get(family, ())]
+    table = Table(*columns, title=f"{family}: {len(frame):,} row(s) computed (not written)")
+    for row in frame.tail(PREVIEW_ROWS).itertuples(index=False):
+        cells = []
+        for column in columns:
+            value = getattr(row, column)
+            if isinstance(value, float):
+                cells.append("-" if math.isnan(value) else f"{value:,.4f}")
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def execute(request: RunRequest, db: str | None) -> RunSummary:
+    """Run `request` with header, progress bar and summary; exit 2 on a bad request."""
+    with open_migrated_store(db) as store, progress_bar() as progress:
+        observer = ProgressObserver(progress, store.url)
+        try:
+            summary = compute_metrics(store, request, observer=observer)
+        except (PlanError, UnknownFamilyError) as error:
+            raise typer.BadParameter(str(error)) from error
+    print_summary(summary)
+    return summary
+
+
+@app.command("run")
+def run(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Session to compute (YYYY-MM-DD); default: latest stored."
+    ),
+    start: str | None = typer.Option(None, "--from", help="First session of a range."),
+    end: str | None = typer.Option(None, "--to", help="Last session of a range."),
+    tickers: list[str] | None = typer.Option(
+        None, "--ticker", help="Ticker to compute (repeatable); default: the watchlist."
+    ),
+    families: list[str] | None = typer.Option(
+        None, "--family", help="Family to compute (repeatable); default: all."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print, write nothing."),
+    log_level: str | None = LOG_LEVEL_OPTION,
+    db: str | None = DB_OPTION,
+) -> None:
+    """Compute the latest session (or --as-of, or --from/--to) for the watchlist."""
+    set_log_level(log_level)
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    if (first is None) != (last is None):
+        raise typer.BadParameter("--from and --to go together")
+    if first is not None and as_of is not None:
+        raise typer.BadParameter("use either --as-of or --from/--to")
+    request = RunRequest(
+        mode=RunMode.RANGE if first is not None else RunMode.BATCH,
+        tickers=tuple(tickers) if tickers else None,
+        as_of=parse_day(as_of, "--as-of"),
+        start=first,
+        end=last,
+        families=tuple(families) if families else None,
+        dry_run=dry_run,
+    )
+    summary = execute(request, db)
+    if summary.soft_failed and not dry_run:
+        raise typer.Exit(code=1)
+
+
+@app.command("list")
+def list_families() -> None:
+    """List the metric families: version, table, inputs and lookbacks."""
+    table = Table("family", "version", "table", "inputs (lookback sessions)", "what")
+    for family in metric_catalog():
+        inputs = ", ".join(f"{spec.dataset} ({spec.lookback_sessions})" for spec in family.inputs)
+        if family.history is not None:
+            inputs += f", own history ({family.history.lookback_sessions})"
+        table.add_row(family.name, str(family.version), family.schema.name, inputs, family.doc)
+    console.print(table)
