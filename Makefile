@@ -32,6 +32,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_load.py
 	$(BIN)/python benchmarks/pricing.py
+	$(BIN)/python benchmarks/technical.py
+	$(BIN)/python benchmarks/nightly_batch.py
+	$(BIN)/python benchmarks/dealer.py
 
 clean:
 	rm -rf $(VENV) .optionscope .pytest_cache .mypy_cache .ruff_cache
