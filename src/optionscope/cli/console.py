@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 PIPE_WIDTH = 160
 """Columns used when output is not a terminal (CI logs, pipes), where rich would assume 80."""
@@ -17,3 +25,16 @@ def make_console() -> Console:
 
 
 console = make_console()
+
+
+def make_progress() -> Progress:
+    """Return the progress bar every long command shows (removed from the screen when done)."""
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )

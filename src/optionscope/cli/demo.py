@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from optionscope.app import project_home, run_demo, sample_files
-from optionscope.cli.console import console
+from optionscope.cli.console import console, make_progress
 from optionscope.cli.ingest import summary_table
 from optionscope.engine import RunPlan, TickerOutcome
 from optionscope.ingest.service import FileSummary
@@ -23,13 +22,7 @@ def demo(
     """Import the bundled SPY sample into a fresh DuckDB store and write the HTML report."""
     home = home or project_home()
     console.rule("optionscope demo")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with make_progress() as progress:
         task = progress.add_task("importing sample", total=len(sample_files()))
 
         def advance(summary: FileSummary) -> None:

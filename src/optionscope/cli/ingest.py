@@ -6,11 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from optionscope.app import ingest_and_update_metrics, open_migrated_store
-from optionscope.cli.console import console
+from optionscope.cli.console import console, make_progress
 from optionscope.cli.options import DB_OPTION
 from optionscope.ingest.service import FileSummary, expand_paths
 
@@ -34,7 +33,7 @@ def ingest(
     if snapshot_time is not None and snapshot_time.tzinfo is None:
         raise typer.BadParameter("--snapshot-time needs a UTC offset, e.g. 2025-05-01T20:00Z")
     files = expand_paths(paths)
-    with open_migrated_store(db) as store, _progress() as progress:
+    with open_migrated_store(db) as store, make_progress() as progress:
         task = progress.add_task("importing", total=len(files))
 
         def advance(summary: FileSummary) -> None:
@@ -76,14 +75,3 @@ def summary_table(summaries: list[FileSummary]) -> Table:
             note,
         )
     return table
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )

@@ -15,17 +15,12 @@ from datetime import date
 import pandas as pd
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
 from optionscope.app import compute_metrics, metric_catalog, open_migrated_store
-from optionscope.cli.console import console
+from optionscope.cli.console import console, make_progress
 from optionscope.cli.options import DB_OPTION
 from optionscope.engine import PlanError, RunMode, RunPlan, RunRequest, RunSummary, TickerOutcome
 from optionscope.metrics.catalog import UnknownFamilyError
@@ -114,15 +109,7 @@ def print_header(plan: RunPlan, store_url: str) -> None:
 @contextmanager
 def progress_bar() -> Iterator[Progress]:
     """Yield the run's progress bar (removed from the screen when done)."""
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with make_progress() as progress:
         yield progress
 
 

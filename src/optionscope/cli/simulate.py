@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from optionscope.app import open_migrated_store
-from optionscope.cli.console import console
+from optionscope.cli.console import console, make_progress
 from optionscope.cli.options import DB_OPTION
 from optionscope.ingest.simulation import write_simulation
 from optionscope.sources.simulator import SimulationSpec
@@ -27,14 +26,7 @@ def simulate(
     )
     with (
         open_migrated_store(db) as store,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
+        make_progress() as progress,
     ):
         task = progress.add_task("simulating sessions", total=days)
         result = write_simulation(store, spec, on_session_done=lambda _d: progress.advance(task))
