@@ -19,6 +19,8 @@ from optionscope.domain.instruments import tickers_frame
 from optionscope.engine import RunMode, RunObserver, RunRequest, RunSummary, run_metrics, watchlist
 from optionscope.ingest.service import FileSummary, ingest_paths
 from optionscope.metrics.catalog import load_catalog
+from optionscope.metrics.dealer import DealerParams
+from optionscope.metrics.families import dealer as dealer_family
 from optionscope.metrics.family import MetricFamily
 from optionscope.reports.html import render_page
 from optionscope.reports.market_report import (
@@ -74,6 +76,33 @@ def compute_metrics(
 ) -> RunSummary:
     """Run the metric engine for `request` (event, batch or range) on `store`."""
     return run_metrics(store, metric_catalog(), request, observer=observer)
+
+
+def compute_dealer_metrics(
+    store: Store,
+    request: RunRequest,
+    params: DealerParams,
+    *,
+    spot_override: float | None = None,
+    observer: RunObserver | None = None,
+) -> RunSummary:
+    """Run the dealer family with `params` (and a fixed spot) for `request`.
+
+    Rows are keyed by (ticker, as_of, model_version) whatever the parameters, so only the
+    default parameters may be written; anything else must be a dry run.
+
+    Raises:
+        ValueError: Non-default parameters or a spot override without ``dry_run``.
+    """
+    overridden = dealer_family.dealer_overrides(params) or spot_override is not None
+    if overridden and not request.dry_run:
+        raise ValueError(
+            "non-default dealer parameters (or --spot-override) are computed as a dry run "
+            "only: stored rows are keyed by model version, not by parameters "
+            "(docs/metrics/dealer.md); add --dry-run"
+        )
+    family = dealer_family.make_family(params, spot_override=spot_override)
+    return run_metrics(store, (family,), request, observer=observer)
 
 
 def add_to_watchlist(

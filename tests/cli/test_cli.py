@@ -85,4 +85,5 @@ def test_demo_writes_a_self_contained_report(tmp_path: Path) -> None:
     assert "Plotly" in html
     assert "<script src=" not in html  # plotly.js is inlined: the report renders offline
     assert "SPY: open interest by strike" in html
+    assert "SPY: dealer positioning, gamma by strike (dealer@v1)" in html
     assert "disagrees" in result.output  # the stale header spot of 2025-04-30 is flagged

@@ -35,10 +35,10 @@ def test_watchlist_add_runs_the_event_with_header_and_summary(db: str) -> None:
     for text in (
         "metric run",
         "event",
-        "technical@v1, volatility@v1",
+        "technical@v1, volatility@v1, dealer@v1",
         "2025-01-07 .. 2026-01-08",
         "metric run summary",
-        "504",
+        "756",
         "row statuses",
     ):
         assert text in added.output, text
@@ -88,4 +88,21 @@ def test_ingesting_data_of_a_watchlist_ticker_recomputes_its_metrics(db: str) ->
     result = runner.invoke(app, ["ingest", str(chain), "--db", db])
 
     assert result.exit_code == 0, result.output
-    assert "metrics (technical@v1, volatility@v1): 504 rows for SPY" in result.output
+    assert "metrics (technical@v1, volatility@v1, dealer@v1): 756 rows for SPY" in result.output
+
+
+def test_metrics_dealer_writes_defaults_and_keeps_overrides_to_dry_runs(db: str) -> None:
+    base = ["metrics", "dealer", "--ticker", "SPY", "--snapshot-time", "2025-09-25", "--db", db]
+
+    written = runner.invoke(app, base)
+    refused = runner.invoke(app, [*base, "--min-volume", "0"])
+    dry = runner.invoke(app, [*base, "--min-volume", "0", "--spot-override", "660", "--dry-run"])
+
+    assert written.exit_code == 0, written.output
+    assert "dealer@v1" in written.output
+    assert "row statuses: ok 1" in written.output
+    assert refused.exit_code == 2
+    assert "dry run only" in refused.output
+    assert dry.exit_code == 0, dry.output
+    assert "overrides min_volume, spot_override" in dry.output
+    assert "660.0000" in dry.output

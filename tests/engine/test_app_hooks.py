@@ -79,3 +79,14 @@ def test_the_market_report_shows_technicals_hv_and_the_iv_term_structure(tmp_pat
     assert row[0] == "2025-09-25"
     assert row[3].endswith("%")  # IV 30d has a value
     assert row[4] == "-"  # IV 60d: the chain ends at 29 days
+    dealer = next(s for s in page.sections if s.title.startswith("SPY: dealer positioning"))
+    headline = dealer.tables[0].rows[-1]
+    assert headline[0] == "2025-09-25"
+    assert headline[5] == "670, 665, 660"  # call walls, primary first
+    assert headline[6] == "655, 650, 640"
+    assert headline[9] == "short_gamma"
+    figure = dealer.charts[0]
+    marks = [shape.x0 for shape in figure.layout.shapes]
+    assert 670.0 in marks  # the primary call wall is marked
+    assert 655.0 in marks  # and the primary put wall
+    assert any(abs(x - 665.355) < 0.01 for x in marks)  # and the gamma flip

@@ -20,13 +20,15 @@ from optionscope.engine import (
     run_metrics,
 )
 from optionscope.engine.sessions import sessions_between
-from optionscope.metrics.catalog import FAMILIES
-from optionscope.metrics.families import technical
+from optionscope.metrics.families import technical, volatility
 from optionscope.metrics.family import FamilyInputs, MetricFamily, family_table
 from optionscope.storage import Store
 from optionscope.storage.rows import prepare_rows, rows_to_frame
 
 Market = dict[str, pd.DataFrame]
+FAMILIES = (technical.FAMILY, volatility.FAMILY)
+"""The engine's own contract is checked on two families; the dealer family (a second chain
+reader, ~20 ms per snapshot) has its own engine test in tests/engine/test_dealer.py."""
 TICKERS = ("SIMAAA", "SIMAAB")
 
 

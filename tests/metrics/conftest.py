@@ -106,6 +106,8 @@ def spy_chain() -> pd.DataFrame:
         "bid",
         "ask",
         "open_interest",
+        "volume",
         "vendor_iv",
+        "vendor_gamma",
     ]
     return chain.loc[:, columns].sort_values("contract_symbol", ignore_index=True)

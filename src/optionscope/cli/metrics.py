@@ -19,11 +19,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from optionscope.app import compute_metrics, metric_catalog, open_migrated_store
+from optionscope.app import (
+    compute_dealer_metrics,
+    compute_metrics,
+    metric_catalog,
+    open_migrated_store,
+)
 from optionscope.cli.console import console, make_progress
 from optionscope.cli.options import DB_OPTION
 from optionscope.engine import PlanError, RunMode, RunPlan, RunRequest, RunSummary, TickerOutcome
 from optionscope.metrics.catalog import UnknownFamilyError
+from optionscope.metrics.dealer import DealerParams
 
 app = typer.Typer(help="Compute and inspect metric families.", no_args_is_help=True)
 
@@ -40,6 +46,16 @@ PREVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
         "iv_30d",
         "iv_rank_252d",
         "risk_reversal_25delta_30d",
+    ),
+    "dealer": (
+        "spot",
+        "net_gex",
+        "gamma_flip",
+        "primary_call_wall",
+        "primary_put_wall",
+        "dgpi",
+        "dealer_position",
+        "confidence",
     ),
 }
 
@@ -227,3 +243,93 @@ def list_families() -> None:
             inputs += f", own history ({family.history.lookback_sessions})"
         table.add_row(family.name, str(family.version), family.schema.name, inputs, family.doc)
     console.print(table)
+
+
+def parse_snapshot_time(value: str | None) -> date | None:
+    """Return the New York session of `--snapshot-time` (a date or an ISO instant).
+
+    Raises:
+        typer.BadParameter: The value is neither.
+    """
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"--snapshot-time: not a date or instant: {value!r}") from error
+    if stamp.tzinfo is None:
+        if stamp == stamp.normalize():
+            return stamp.date()
+        raise typer.BadParameter("--snapshot-time needs a timezone (e.g. 2025-09-25T21:05Z)")
+    return stamp.tz_convert("America/New_York").date()
+
+
+@app.command("dealer")
+def dealer_command(
+    tickers: list[str] | None = typer.Option(
+        None, "--ticker", help="Ticker to compute (repeatable); default: the watchlist."
+    ),
+    snapshot_time: str | None = typer.Option(
+        None,
+        "--snapshot-time",
+        help="Session (YYYY-MM-DD) or instant of the snapshot; the session's latest snapshot "
+        "is used. Default: the latest session with data.",
+    ),
+    max_dte_days: int = typer.Option(90, "--max-dte-days", help="Drop expiries further out."),
+    min_open_interest: float = typer.Option(
+        100.0, "--min-open-interest", help="Drop contracts with less open interest."
+    ),
+    min_volume: float = typer.Option(1.0, "--min-volume", help="Drop contracts traded less."),
+    walls_top_n: int = typer.Option(3, "--walls-top-n", help="Walls reported per side."),
+    gex_slope_range_pct: float = typer.Option(
+        0.02, "--gex-slope-range-pct", help="Half-width of the secant slope window (0.02 = 2%)."
+    ),
+    spot_override: float | None = typer.Option(
+        None, "--spot-override", help="Spot to use instead of the session close (dry run)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print, write nothing."),
+    log_level: str | None = LOG_LEVEL_OPTION,
+    db: str | None = DB_OPTION,
+) -> None:
+    """Compute dealer positioning (GEX, flip, walls, slope, DGPI) for one session.
+
+    Non-default parameters are overrides: recorded in each row's parameters and allowed only
+    with --dry-run, since stored rows are keyed by model version (docs/metrics/dealer.md).
+    """
+    set_log_level(log_level)
+    given = {
+        "max_dte_days": max_dte_days,
+        "min_open_interest": min_open_interest,
+        "min_volume": min_volume,
+        "walls_top_n": walls_top_n,
+        "gex_slope_range_pct": gex_slope_range_pct,
+    }
+    default = DealerParams()
+    overrides = tuple(sorted(k for k, v in given.items() if getattr(default, k) != v))
+    try:
+        params = DealerParams(**given, overrides=overrides)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    shown = [*overrides, *(["spot_override"] if spot_override is not None else [])]
+    console.print(f"dealer parameters: overrides {', '.join(shown) if shown else 'none'}")
+    logging.getLogger(__name__).info(
+        "dealer run: parameters %s, overrides %s", params.to_dict(), shown
+    )
+    request = RunRequest(
+        mode=RunMode.BATCH,
+        tickers=tuple(t.upper() for t in tickers) if tickers else None,
+        as_of=parse_snapshot_time(snapshot_time),
+        families=("dealer",),
+        dry_run=dry_run,
+    )
+    with open_migrated_store(db) as store, progress_bar() as progress:
+        observer = ProgressObserver(progress, store.url)
+        try:
+            summary = compute_dealer_metrics(
+                store, request, params, spot_override=spot_override, observer=observer
+            )
+        except (PlanError, ValueError) as error:
+            raise typer.BadParameter(str(error)) from error
+    print_summary(summary)
+    if summary.soft_failed and not dry_run:
+        raise typer.Exit(code=1)

@@ -51,7 +51,9 @@ CHAIN_FRAME_COLUMNS: tuple[str, ...] = (
     "bid",
     "ask",
     "open_interest",
+    "volume",
     "vendor_iv",
+    "vendor_gamma",
 )
 
 

@@ -15,7 +15,9 @@ Algorithm:
    error (a soft failure).
 4. Write the chunk's rows of every family in one transaction: upserts keyed by
    ``(ticker, as_of, model_version)``, so rerunning changes nothing and a crash loses at most
-   one chunk. A dry run writes nothing and keeps the rows in the summary instead.
+   one chunk. A family's companion tables (`CompanionTable`, e.g. the dealer JSON in
+   ``daily_snapshots``) are upserted in the same transaction. A dry run writes nothing and
+   keeps the rows in the summary instead.
 5. Record the run in `metric_runs` (the only wall-clock timestamp) and return the summary.
 
 Rows depend only on the inputs of their own session windows, never on the mode, the chunking,
@@ -59,7 +61,8 @@ def prepare_tables(store: Store, families: Sequence[MetricFamily]) -> None:
     Raises:
         SchemaDriftError: A stored table's columns, types, nullability or key differ.
     """
-    for spec in (*(family.schema for family in families), METRIC_RUNS):
+    companions = [companion.schema for family in families for companion in family.companions]
+    for spec in (*(family.schema for family in families), *companions, METRIC_RUNS):
         store.ensure_table(spec)
         stored = store.reflect_table(spec.name)
         shape = [(c.name, c.type, c.nullable) for c in stored.columns]
@@ -128,6 +131,10 @@ def _write(
             if frames:
                 batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
                 written += transaction.upsert(family.schema, batch)
+                for companion in family.companions:  # same transaction, not counted
+                    extra = companion.rows(batch)
+                    if len(extra):
+                        transaction.upsert(companion.schema, extra)
     return written
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 
-from optionscope.metrics.families import technical, volatility
+from optionscope.metrics.families import dealer, technical, volatility
 from optionscope.metrics.family import ENGINE_COLUMNS, STATUS_COLUMNS, MetricFamily
 
 ENTRY_POINT_GROUP = "optionscope.metric_families"
 
-FAMILIES: tuple[MetricFamily, ...] = (technical.FAMILY, volatility.FAMILY)
+FAMILIES: tuple[MetricFamily, ...] = (technical.FAMILY, volatility.FAMILY, dealer.FAMILY)
 """The built-in families, in the order they run."""
 
 

@@ -141,6 +141,20 @@ class HistorySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CompanionTable:
+    """Another table a family's rows are copied into, in the same transaction as its own.
+
+    Attributes:
+        schema: The companion table (created by the engine like the family's own table).
+        rows: Pure function from the family's table rows (one ticker, a run of sessions) to
+            rows of the companion table (any subset; an upsert on its key).
+    """
+
+    schema: TableSpec
+    rows: Callable[[pd.DataFrame], pd.DataFrame]
+
+
+@dataclass(frozen=True, slots=True)
 class MetricFamily:
     """A metric family: identity, inputs, output table and pure computation.
 
@@ -155,6 +169,7 @@ class MetricFamily:
         compute: The pure computation (see the module docstring for its contract).
         parameters: Effective parameters of a computation (recorded as JSON in each row).
         history: Dependence on the family's own earlier values, if any.
+        companions: Tables the rows are also copied into (same transaction, not in dry runs).
         doc: One paragraph for docs and `optionscope metrics list`.
     """
 
@@ -166,6 +181,7 @@ class MetricFamily:
     compute: Compute
     parameters: Parameters
     history: HistorySpec | None = None
+    companions: tuple[CompanionTable, ...] = ()
     doc: str = ""
 
     @property

@@ -1,4 +1,4 @@
-"""Report sections drawn from the metric families' tables: technicals, HV, IV term structure.
+"""Report sections from the metric families' tables: technicals, HV, IV term structure, dealer.
 
 Each section reads the newest model version stored for the ticker; a family whose table does
 not exist yet (no run has written it) simply contributes no section.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from optionscope.domain.tables import TableSpec
-from optionscope.metrics.families import technical, volatility
+from optionscope.metrics.families import dealer, technical, volatility
 from optionscope.reports.html import Section, Table
 from optionscope.storage import Store
 
@@ -25,6 +26,9 @@ HV_LINES: tuple[tuple[str, str], ...] = (
     ("hv_yang_zhang_20d", "Yang-Zhang 20d"),
 )
 TERM_COLUMNS: tuple[str, ...] = tuple(f"iv_{days}d" for days in volatility.TENOR_DAYS)
+DEALER_CHART_RANGE_PCT = 0.08
+"""Strikes within this fraction of spot are drawn in the gamma-by-strike chart."""
+BILLION = 1e9
 
 
 def read_latest_version(store: Store, table: TableSpec, ticker: str) -> pd.DataFrame:
@@ -42,7 +46,7 @@ def read_latest_version(store: Store, table: TableSpec, ticker: str) -> pd.DataF
 
 
 def metric_sections(store: Store, ticker: str) -> list[Section]:
-    """Return the technical, historical-vol and IV term-structure sections of `ticker`."""
+    """Return the technical, historical-vol, IV term-structure and dealer sections of `ticker`."""
     sections = []
     indicators = read_latest_version(store, technical.SCHEMA, ticker)
     computed = indicators[indicators["status"] == "ok"] if len(indicators) else indicators
@@ -54,6 +58,11 @@ def metric_sections(store: Store, ticker: str) -> list[Section]:
         with_chain = vols[vols["chain_snapshot_time"].notna()]
         if len(with_chain):
             sections.append(_term_structure_section(ticker, with_chain))
+    positioning = read_latest_version(store, dealer.SCHEMA, ticker)
+    if len(positioning):
+        with_chain = positioning[positioning["chain_snapshot_time"].notna()]
+        if len(with_chain):
+            sections.append(_dealer_section(ticker, with_chain))
     return sections
 
 
@@ -241,4 +250,129 @@ def _term_structure_section(ticker: str, rows: pd.DataFrame) -> Section:
             ),
         ),
         charts=(figure,),
+    )
+
+
+def _walls(text: object) -> str:
+    strikes = json.loads(str(text)) if text is not None else []
+    return ", ".join(f"{k:,.0f}" if float(k).is_integer() else f"{k:,.2f}" for k in strikes) or "-"
+
+
+def _billions(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value) / BILLION:,.2f}"  # type: ignore[arg-type]
+
+
+def _gamma_by_strike_chart(payload: dict[str, Any], row: pd.Series) -> go.Figure:
+    by_strike = pd.DataFrame(payload.get("by_strike") or {})
+    spot = float(row["spot"]) if not pd.isna(row["spot"]) else math.nan
+    figure = go.Figure()
+    if len(by_strike) and math.isfinite(spot):
+        near = by_strike[(by_strike["strike"] - spot).abs() <= DEALER_CHART_RANGE_PCT * spot]
+        for column, label, color in (
+            ("call_gex", "calls (dealer long)", "#3e8e41"),
+            ("put_gex", "puts (dealer short)", "#c0392b"),
+        ):
+            sign = 1.0 if column == "call_gex" else -1.0
+            figure.add_trace(
+                go.Bar(
+                    x=near["strike"],
+                    y=sign * near[column].abs() / BILLION,
+                    name=label,
+                    marker_color=color,
+                    opacity=0.55,
+                )
+            )
+        figure.add_trace(
+            go.Scatter(
+                x=near["strike"],
+                y=near["net_gex"] / BILLION,
+                name="net GEX",
+                mode="lines+markers",
+                line={"color": "#243b53"},
+            )
+        )
+    marks: list[tuple[float, str, str, str]] = [(spot, "spot", "#243b53", "solid")]
+    if not pd.isna(row["gamma_flip"]):
+        marks.append((float(row["gamma_flip"]), "gamma flip", "#d97706", "dash"))
+    for index, strike in enumerate(json.loads(str(row["call_walls"]))):
+        label = "call wall" if index == 0 else f"call wall {index + 1}"
+        marks.append((float(strike), label, "#3e8e41", "solid" if index == 0 else "dot"))
+    for index, strike in enumerate(json.loads(str(row["put_walls"]))):
+        label = "put wall" if index == 0 else f"put wall {index + 1}"
+        marks.append((float(strike), label, "#c0392b", "solid" if index == 0 else "dot"))
+    for level, label, color, dash in marks:
+        if math.isfinite(level):
+            figure.add_vline(
+                x=level,
+                line_color=color,
+                line_dash=dash,
+                annotation_text=f"{label} {level:,.2f}",
+                annotation_textangle=-90,
+                annotation_font_size=10,
+            )
+    figure.update_layout(
+        barmode="relative",
+        height=460,
+        margin={"t": 30},
+        xaxis_title="strike",
+        yaxis_title="GEX ($bn per 1% move)",
+        template="plotly_white",
+    )
+    return figure
+
+
+def _dealer_section(ticker: str, rows: pd.DataFrame) -> Section:
+    latest = rows.iloc[-1]
+    payload = json.loads(str(latest["dealer_metrics_json"]))
+    table_rows = [
+        (
+            str(row["as_of"]),
+            _number(row["spot"]),
+            _billions(row["total_gex"]),
+            _billions(row["net_gex"]),
+            _number(row["gamma_flip"]),
+            _walls(row["call_walls"]),
+            _walls(row["put_walls"]),
+            _number(row["gex_slope"] / BILLION * row["spot"] * 0.01, 3)
+            if not pd.isna(row["gex_slope"])
+            else "-",
+            _number(row["dgpi"], 1),
+            str(row["dealer_position"]),
+            f"{row['confidence']} ({_number(row['confidence_score'], 2)})",
+        )
+        for _, row in rows.iterrows()
+    ]
+    return Section(
+        title=f"{ticker}: dealer positioning, gamma by strike ({dealer.FAMILY.key})",
+        text=(
+            f"Latest snapshot {latest['chain_snapshot_time']} (session {latest['as_of']}), "
+            f"spot {_number(latest['spot'])} ({latest['spot_source']}). GEX in $bn per 1% "
+            "move, sign policy "
+            f"{latest['sign_policy']} (an assumption: dealers long calls, short puts); the flip "
+            "is where the re-priced net gamma profile crosses zero nearest spot; walls are the "
+            "strikes with the most call (put) gamma. Open interest is as of the prior close. "
+            "Slope: change of net GEX ($bn per 1%) for a 1% move of spot. Method: "
+            "docs/research/dealer-metrics.md."
+        ),
+        tables=(
+            Table(
+                columns=(
+                    "session",
+                    "spot",
+                    "total GEX",
+                    "net GEX",
+                    "gamma flip",
+                    "call walls",
+                    "put walls",
+                    "slope",
+                    "DGPI",
+                    "position",
+                    "confidence",
+                ),
+                rows=table_rows,
+            ),
+        ),
+        charts=(_gamma_by_strike_chart(payload, latest),),
     )
