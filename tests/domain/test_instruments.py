@@ -14,9 +14,16 @@ from optionscope.domain.instruments import (
 
 @pytest.mark.parametrize(
     ("ticker", "asset_class"),
-    [("SPX", AssetClass.INDEX), ("xsp", AssetClass.INDEX), ("SPY", AssetClass.ETF),
-     ("QQQ", AssetClass.ETF), ("AAPL", AssetClass.EQUITY), ("BTC", AssetClass.CRYPTO),
-     ("BTC-PERPETUAL", AssetClass.CRYPTO), ("ETH", AssetClass.CRYPTO)],
+    [
+        ("SPX", AssetClass.INDEX),
+        ("xsp", AssetClass.INDEX),
+        ("SPY", AssetClass.ETF),
+        ("QQQ", AssetClass.ETF),
+        ("AAPL", AssetClass.EQUITY),
+        ("BTC", AssetClass.CRYPTO),
+        ("BTC-PERPETUAL", AssetClass.CRYPTO),
+        ("ETH", AssetClass.CRYPTO),
+    ],
 )
 def test_classify_ticker(ticker: str, asset_class: AssetClass) -> None:
     assert classify_ticker(ticker) is asset_class
@@ -24,8 +31,16 @@ def test_classify_ticker(ticker: str, asset_class: AssetClass) -> None:
 
 @pytest.mark.parametrize(
     ("root", "underlying"),
-    [("SPXW", "SPX"), ("SPX", "SPX"), ("NDXP", "NDX"), ("RUTW", "RUT"), ("XSP", "XSP"),
-     ("SPY", "SPY"), ("SPY7", "SPY"), ("BTC", "BTC")],
+    [
+        ("SPXW", "SPX"),
+        ("SPX", "SPX"),
+        ("NDXP", "NDX"),
+        ("RUTW", "RUT"),
+        ("XSP", "XSP"),
+        ("SPY", "SPY"),
+        ("SPY7", "SPY"),
+        ("BTC", "BTC"),
+    ],
 )
 def test_underlying_of_root(root: str, underlying: str) -> None:
     assert underlying_of_root(root) == underlying
@@ -33,9 +48,17 @@ def test_underlying_of_root(root: str, underlying: str) -> None:
 
 @pytest.mark.parametrize(
     ("root", "settlement"),
-    [("SPX", SettlementType.AM), ("NDX", SettlementType.AM), ("RUT", SettlementType.AM),
-     ("SPXW", SettlementType.PM), ("NDXP", SettlementType.PM), ("XSP", SettlementType.PM),
-     ("SPY", SettlementType.PM), ("AAPL", SettlementType.PM), ("BTC", SettlementType.FIXED)],
+    [
+        ("SPX", SettlementType.AM),
+        ("NDX", SettlementType.AM),
+        ("RUT", SettlementType.AM),
+        ("SPXW", SettlementType.PM),
+        ("NDXP", SettlementType.PM),
+        ("XSP", SettlementType.PM),
+        ("SPY", SettlementType.PM),
+        ("AAPL", SettlementType.PM),
+        ("BTC", SettlementType.FIXED),
+    ],
 )
 def test_settlement_type_of_root(root: str, settlement: SettlementType) -> None:
     assert settlement_type_of_root(root) is settlement
@@ -51,7 +74,16 @@ def test_exercise_styles() -> None:
 def test_describe_ticker_gives_multiplier_currency_and_calendar() -> None:
     spy = describe_ticker("spy")
     assert (spy.ticker, spy.asset_class, spy.currency, spy.option_multiplier, spy.calendar) == (
-        "SPY", "etf", "USD", 100.0, "XNYS")
+        "SPY",
+        "etf",
+        "USD",
+        100.0,
+        "XNYS",
+    )
     btc = describe_ticker("BTC")
     assert (btc.asset_class, btc.currency, btc.option_multiplier, btc.calendar) == (
-        "crypto", "USD", 1.0, "24/7")
+        "crypto",
+        "USD",
+        1.0,
+        "24/7",
+    )

@@ -43,8 +43,15 @@ def test_parse_osi_accepts_padded_unpadded_and_polygon_spellings() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["SPY", "SPY250230C00500000", "SPY250221X00500000", "SPY250221C0050000",
-     "TOOLONGX250221C00500000", "SPY250221C00000000", ""],
+    [
+        "SPY",
+        "SPY250230C00500000",
+        "SPY250221X00500000",
+        "SPY250221C0050000",
+        "TOOLONGX250221C00500000",
+        "SPY250221C00000000",
+        "",
+    ],
 )
 def test_parse_osi_refuses_what_is_not_osi(text: str) -> None:
     with pytest.raises(SymbolError):
@@ -52,8 +59,9 @@ def test_parse_osi_refuses_what_is_not_osi(text: str) -> None:
     assert not is_osi(text)
 
 
-@pytest.mark.parametrize(("strike", "message"), [(0.0, "fit"), (100_000.0, "fit"),
-                                                  (1.0005, "multiple")])
+@pytest.mark.parametrize(
+    ("strike", "message"), [(0.0, "fit"), (100_000.0, "fit"), (1.0005, "multiple")]
+)
 def test_format_osi_refuses_strikes_osi_cannot_hold(strike: float, message: str) -> None:
     with pytest.raises(SymbolError, match=message):
         format_osi("SPY", date(2025, 1, 17), "C", strike)
@@ -72,8 +80,7 @@ def test_osi_round_trip(root: str, expiry: date, right: str, strike_thousandths:
 def test_parse_osi_series_is_vectorised_and_marks_invalid_rows() -> None:
     frame = parse_osi_series(pd.Series(["SPXW230914C04500000", "junk", "AAPL  250221P00002500"]))
     assert frame["is_valid"].tolist() == [True, False, True]
-    assert frame["contract_symbol"].tolist() == ["SPXW230914C04500000", None,
-                                                 "AAPL250221P00002500"]
+    assert frame["contract_symbol"].tolist() == ["SPXW230914C04500000", None, "AAPL250221P00002500"]
     assert frame["expiry"].tolist() == [date(2023, 9, 14), None, date(2025, 2, 21)]
     assert frame["strike"].iloc[2] == 2.5
     assert frame["option_right"].tolist() == ["C", None, "P"]
@@ -81,13 +88,16 @@ def test_parse_osi_series_is_vectorised_and_marks_invalid_rows() -> None:
 
 def test_deribit_names_parse_and_format() -> None:
     assert parse_deribit_instrument("BTC-27MAY25-98000-P") == DeribitInstrument(
-        "BTC", "BTC", date(2025, 5, 27), 98000.0, "P")
+        "BTC", "BTC", date(2025, 5, 27), 98000.0, "P"
+    )
     assert parse_deribit_instrument("BTC-6DEC25-80000-C").expiry == date(2025, 12, 6)
     linear = parse_deribit_instrument("XRP_USDC-30MAY25-2d2-C")
     assert (linear.currency, linear.settlement_currency, linear.strike) == ("XRP", "USDC", 2.2)
     assert format_deribit_instrument("BTC", date(2025, 12, 6), 80000, "C") == "BTC-6DEC25-80000-C"
-    assert format_deribit_instrument("XRP", date(2025, 5, 30), 2.2, "C",
-                                     settlement_currency="USDC") == "XRP_USDC-30MAY25-2d2-C"
+    assert (
+        format_deribit_instrument("XRP", date(2025, 5, 30), 2.2, "C", settlement_currency="USDC")
+        == "XRP_USDC-30MAY25-2d2-C"
+    )
     assert not is_deribit_instrument("BTC-PERPETUAL")
     assert not is_deribit_instrument("BTC-31FEB25-1000-C")
 

@@ -15,7 +15,10 @@ def test_read_quotedata_returns_a_chain_frame_and_snapshot_metadata(test_data: P
     assert len(chain) == 52
     first = chain.iloc[0]
     assert (first["contract_symbol"], first["expiry"], first["strike"]) == (
-        "SPX270115C05700000", date(2027, 1, 15), 5700.0)
+        "SPX270115C05700000",
+        date(2027, 1, 15),
+        5700.0,
+    )
     assert first["settlement_time"] == pd.Timestamp("2027-01-15 14:30Z")  # 09:30 EST
     snapshot = quotedata.snapshot
     assert snapshot.underlying == "SPX"
@@ -34,8 +37,8 @@ def test_sources_cboe_is_reachable_from_the_package_alone() -> None:
     import subprocess
     import sys
 
-    code = ("from optionscope import sources; "
-            "print(sources.cboe.read_quotedata.__name__)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = "from optionscope import sources; print(sources.cboe.read_quotedata.__name__)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "read_quotedata"

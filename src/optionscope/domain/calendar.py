@@ -162,7 +162,7 @@ def trading_sessions(start: date, count: int, calendar: str = XNYS) -> list[date
     _check_range(start)
     sessions = _sessions(calendar)
     first = int(sessions.searchsorted(pd.Timestamp(start), side="left"))
-    chosen = sessions[first:first + count]
+    chosen = sessions[first : first + count]
     if len(chosen) < count:
         raise CalendarRangeError(f"{count} sessions from {start} run past {CALENDAR_LAST_DATE}")
     return [stamp.date() for stamp in chosen]
@@ -217,8 +217,10 @@ def bar_sessions_of(instants: pd.Series, calendar: str = XNYS) -> pd.DataFrame:
     if calendar == CRYPTO_CALENDAR:
         days = pd.Series(utc.dt.date.to_numpy(), index=instants.index, dtype=object)
         ones = np.ones(len(instants), dtype=bool)
-        return pd.DataFrame({"session_date": days, "is_session_day": ones,
-                             "is_regular_session": ones}, index=instants.index)
+        return pd.DataFrame(
+            {"session_date": days, "is_session_day": ones, "is_regular_session": ones},
+            index=instants.index,
+        )
     local = utc.dt.tz_convert(NEW_YORK)
     normalized = local.dt.tz_localize(None).dt.normalize()
     if len(normalized):

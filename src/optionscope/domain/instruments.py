@@ -56,11 +56,56 @@ INDEX_TICKERS: frozenset[str] = frozenset(
 )
 ETF_TICKERS: frozenset[str] = frozenset(
     {
-        "SPY", "QQQ", "IWM", "DIA", "TLT", "GLD", "SLV", "EEM", "EFA", "HYG", "LQD", "IEF",
-        "SHY", "XLF", "XLE", "XLK", "XLV", "XLI", "XLY", "XLP", "XLU", "XLB", "XLRE", "XLC",
-        "SMH", "SOXX", "ARKK", "USO", "UNG", "GDX", "GDXJ", "KRE", "XBI", "XOP", "VXX",
-        "UVXY", "SVXY", "TQQQ", "SQQQ", "SPXL", "SPXS", "SOXL", "SOXS", "FXI", "EWZ", "IBIT",
-        "VOO", "VTI", "IVV", "MDY",
+        "SPY",
+        "QQQ",
+        "IWM",
+        "DIA",
+        "TLT",
+        "GLD",
+        "SLV",
+        "EEM",
+        "EFA",
+        "HYG",
+        "LQD",
+        "IEF",
+        "SHY",
+        "XLF",
+        "XLE",
+        "XLK",
+        "XLV",
+        "XLI",
+        "XLY",
+        "XLP",
+        "XLU",
+        "XLB",
+        "XLRE",
+        "XLC",
+        "SMH",
+        "SOXX",
+        "ARKK",
+        "USO",
+        "UNG",
+        "GDX",
+        "GDXJ",
+        "KRE",
+        "XBI",
+        "XOP",
+        "VXX",
+        "UVXY",
+        "SVXY",
+        "TQQQ",
+        "SQQQ",
+        "SPXL",
+        "SPXS",
+        "SOXL",
+        "SOXS",
+        "FXI",
+        "EWZ",
+        "IBIT",
+        "VOO",
+        "VTI",
+        "IVV",
+        "MDY",
     }
 )
 CRYPTO_TICKERS: frozenset[str] = frozenset(
@@ -147,10 +192,17 @@ def describe_ticker(ticker: str) -> TickerDescription:
     name = ticker.strip().upper()
     asset_class = classify_ticker(name)
     if asset_class is AssetClass.CRYPTO:
-        return TickerDescription(name, asset_class, "USD", CRYPTO_OPTION_MULTIPLIER,
-                                 CRYPTO_CALENDAR, ExerciseStyle.EUROPEAN)
-    return TickerDescription(name, asset_class, "USD", EQUITY_OPTION_MULTIPLIER, XNYS,
-                             exercise_style_of_root(name))
+        return TickerDescription(
+            name,
+            asset_class,
+            "USD",
+            CRYPTO_OPTION_MULTIPLIER,
+            CRYPTO_CALENDAR,
+            ExerciseStyle.EUROPEAN,
+        )
+    return TickerDescription(
+        name, asset_class, "USD", EQUITY_OPTION_MULTIPLIER, XNYS, exercise_style_of_root(name)
+    )
 
 
 def underlying_of_root(root: str) -> str:

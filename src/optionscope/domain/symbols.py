@@ -88,8 +88,13 @@ class DeribitInstrument:
     @property
     def name(self) -> str:
         """Return the Deribit instrument name."""
-        return format_deribit_instrument(self.currency, self.expiry, self.strike, self.right,
-                                         settlement_currency=self.settlement_currency)
+        return format_deribit_instrument(
+            self.currency,
+            self.expiry,
+            self.strike,
+            self.right,
+            settlement_currency=self.settlement_currency,
+        )
 
 
 def _strip_osi(text: str) -> str:
@@ -239,7 +244,11 @@ def _deribit_strike_text(strike: float) -> str:
 
 
 def format_deribit_instrument(
-    currency: str, expiry: date, strike: float, right: str, *,
+    currency: str,
+    expiry: date,
+    strike: float,
+    right: str,
+    *,
     settlement_currency: str | None = None,
 ) -> str:
     """Return a Deribit option instrument name.
@@ -260,8 +269,10 @@ def format_deribit_instrument(
     if settlement_currency is not None and settlement_currency.upper() != base:
         prefix = f"{base}_{settlement_currency.upper()}"
     month = _MONTHS[expiry.month - 1]
-    return (f"{prefix}-{expiry.day}{month}{expiry:%y}-{_deribit_strike_text(float(strike))}"
-            f"-{_check_right(right)}")
+    return (
+        f"{prefix}-{expiry.day}{month}{expiry:%y}-{_deribit_strike_text(float(strike))}"
+        f"-{_check_right(right)}"
+    )
 
 
 def parse_deribit_instrument(name: str) -> DeribitInstrument:
@@ -284,8 +295,9 @@ def parse_deribit_instrument(name: str) -> DeribitInstrument:
     if strike <= 0:
         raise SymbolError(f"Deribit name {name!r} has a zero strike")
     currency = match["currency"]
-    return DeribitInstrument(currency, match["settlement"] or currency, expiry, strike,
-                             match["right"])
+    return DeribitInstrument(
+        currency, match["settlement"] or currency, expiry, strike, match["right"]
+    )
 
 
 def is_deribit_instrument(name: str) -> bool:
@@ -312,19 +324,25 @@ def parse_deribit_series(names: pd.Series) -> pd.DataFrame:
     parts = text.str.extract(_DERIBIT_PATTERN)
     month = parts[3].map(_MONTH_NUMBER, na_action="ignore").astype("float64")
     expiry = pd.to_datetime(
-        pd.DataFrame({"year": 2000 + pd.to_numeric(parts[4], errors="coerce").astype("float64"),
-                      "month": month,
-                      "day": pd.to_numeric(parts[2], errors="coerce").astype("float64")}),
+        pd.DataFrame(
+            {
+                "year": 2000 + pd.to_numeric(parts[4], errors="coerce").astype("float64"),
+                "month": month,
+                "day": pd.to_numeric(parts[2], errors="coerce").astype("float64"),
+            }
+        ),
         errors="coerce",
     )
-    strike = pd.to_numeric(parts[5].str.replace("D", ".", regex=False),
-                           errors="coerce").astype("float64")
+    strike = pd.to_numeric(parts[5].str.replace("D", ".", regex=False), errors="coerce").astype(
+        "float64"
+    )
     valid = (parts[0].notna() & expiry.notna() & (strike > 0)).fillna(value=False).astype(bool)
     settlement = parts[1].fillna(parts[0])
     return pd.DataFrame(
         {
             "contract_symbol": _text_objects(
-                text.str.replace(r"-(\d+)D(\d+)-", r"-\1d\2-", regex=True), valid),
+                text.str.replace(r"-(\d+)D(\d+)-", r"-\1d\2-", regex=True), valid
+            ),
             "currency": _text_objects(parts[0], valid),
             "settlement_currency": _text_objects(settlement, valid),
             "expiry": _date_objects(expiry, valid),

@@ -280,8 +280,10 @@ def data_model_markdown() -> str:
     parts: list[str] = []
     for table in CORE_TABLES:
         key = ", ".join(table.primary_key)
-        parts.append(f"### `{table.name}`\n\n{table.doc}\n\nPrimary key: ({key})."
-                     + (f" Time column: `{table.time_column}`." if table.time_column else ""))
+        parts.append(
+            f"### `{table.name}`\n\n{table.doc}\n\nPrimary key: ({key})."
+            + (f" Time column: `{table.time_column}`." if table.time_column else "")
+        )
         lines = ["| column | type | null | meaning |", "|---|---|---|---|"]
         lines.extend(
             f"| `{c.name}` | {c.type.value} | {'yes' if c.nullable else 'no'} | {c.doc} |"

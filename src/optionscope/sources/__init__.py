@@ -20,8 +20,9 @@ import pandas as pd
 class FileFormatError(ValueError):
     """A file cannot be imported at all; names the file, the 1-based line and the field."""
 
-    def __init__(self, path: Path | str, line_number: int | None, field_name: str | None,
-                 message: str) -> None:
+    def __init__(
+        self, path: Path | str, line_number: int | None, field_name: str | None, message: str
+    ) -> None:
         self.path = Path(path)
         self.line_number = line_number
         self.field_name = field_name

@@ -12,18 +12,32 @@ from optionscope.sources.files import read_file
 from optionscope.sources.files.cboe_header import parse_header_instant, parse_header_number
 from optionscope.sources.files.chains import SPOT_CHECK_TOLERANCE
 
-HEADER = ("Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,"
-          "Strike,Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest")
+HEADER = (
+    "Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,"
+    "Strike,Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest"
+)
 Side = tuple[float, ...]
 
 
-def cboe_line(expiry_text: str, root: str, yymmdd: str, strike: float, call: Side, put: Side,
-              strike_text: str | None = None) -> str:
+def cboe_line(
+    expiry_text: str,
+    root: str,
+    yymmdd: str,
+    strike: float,
+    call: Side,
+    put: Side,
+    strike_text: str | None = None,
+) -> str:
     """One quotedata line; sides are (last, net, bid, ask, volume, iv, delta, gamma, oi)."""
     digits = f"{round(strike * 1000):08d}"
-    cells = [expiry_text, f"{root}{yymmdd}C{digits}", *(f"{v:g}" for v in call),
-             strike_text or f"{strike:.2f}", f"{root}{yymmdd}P{digits}",
-             *(f"{v:g}" for v in put)]
+    cells = [
+        expiry_text,
+        f"{root}{yymmdd}C{digits}",
+        *(f"{v:g}" for v in call),
+        strike_text or f"{strike:.2f}",
+        f"{root}{yymmdd}P{digits}",
+        *(f"{v:g}" for v in put),
+    ]
     return ",".join(cells)
 
 
@@ -32,8 +46,17 @@ def spx_lines(strike_text: bool = False) -> list[str]:
     for strike, call_mid, put_mid in ((3850, 12.0, 5.2), (3855, 8.6, 6.8), (3860, 5.9, 9.1)):
         call = (call_mid, 1, call_mid - 0.1, call_mid + 0.1, 50, 0.2, 0.6, 0.01, 100)
         put = (put_mid, -1, put_mid - 0.1, put_mid + 0.1, 60, 0.21, -0.4, 0.01, 200)
-        rows.append(cboe_line("Tue Jul 12 2022", "SPXW", "220712", strike, call, put,
-                              strike_text=str(strike) if strike_text else None))
+        rows.append(
+            cboe_line(
+                "Tue Jul 12 2022",
+                "SPXW",
+                "220712",
+                strike,
+                call,
+                put,
+                strike_text=str(strike) if strike_text else None,
+            )
+        )
     return rows
 
 
@@ -53,8 +76,10 @@ def test_vendored_spy_file_is_read_and_its_stale_header_flagged(test_data: Path)
     assert (snapshot["header_bid"], snapshot["header_ask"]) == (565.77, 565.82)
     assert snapshot["parity_spot"] == pytest.approx(561.48, abs=0.01)
     assert snapshot["spot_check"] == "disagrees"
-    assert json.loads(snapshot["quality_flags"]) == ["header_spot_disagrees_with_quotes",
-                                                     "expired_contracts_listed"]
+    assert json.loads(snapshot["quality_flags"]) == [
+        "header_spot_disagrees_with_quotes",
+        "expired_contracts_listed",
+    ]
     assert snapshot["contract_count"] == 4718
 
 
@@ -65,8 +90,11 @@ def test_values_and_null_rules_of_a_cboe_line(test_data: Path) -> None:
     call = quotes.loc["SPY250509C00565000"]
     assert (call["bid"], call["ask"], call["last"]) == (2.2, 2.23, 2.23)
     assert (call["volume"], call["open_interest"]) == (41875, 9192)
-    assert (call["vendor_iv"], call["vendor_delta"], call["vendor_gamma"]) == (0.218, 0.3617,
-                                                                               0.0411)
+    assert (call["vendor_iv"], call["vendor_delta"], call["vendor_gamma"]) == (
+        0.218,
+        0.3617,
+        0.0411,
+    )
     assert call["ts_event"] == pd.Timestamp("2025-05-08 20:57Z")
     # IV 0 with delta 1 and gamma 0: Cboe's fill values -> NULL; bid 0 -> NULL; OI 0 kept.
     deep = quotes.loc["SPY250507C00250000"]
@@ -104,12 +132,17 @@ def test_spx_and_spxw_roots_settle_at_their_own_instants(test_data: Path) -> Non
     am = contracts.loc["SPX260618C06700000"]
     # Thursday 2026-06-18: Juneteenth moves the monthly; AM settlement at 09:30 EDT.
     assert (am["settlement_type"], am["settlement_time"]) == (
-        "AM", pd.Timestamp("2026-06-18 13:30Z"))
+        "AM",
+        pd.Timestamp("2026-06-18 13:30Z"),
+    )
     assert am["exercise_style"] == "european"
     assert am["multiplier"] == 100
     pm = contracts[contracts["root"] == "SPXW"].iloc[0]
     assert (pm["expiry"], pm["settlement_type"], pm["settlement_time"]) == (
-        date(2026, 6, 30), "PM", pd.Timestamp("2026-06-30 20:00Z"))
+        date(2026, 6, 30),
+        "PM",
+        pd.Timestamp("2026-06-30 20:00Z"),
+    )
     snapshot = parsed.tables["chain_snapshots"].iloc[0]
     # The nearest expiry is 260 days out: parity would measure a forward, not spot.
     assert snapshot["spot_check"] == "unchecked"
@@ -139,17 +172,31 @@ def test_excel_resaved_variant(write_file) -> None:
 @pytest.mark.parametrize(
     ("date_line", "instant"),
     [
-        ('"Date: 23 de marzo de 2022, 10:11 GMT-4",Bid: 3855.37,Ask: 3857.16,Size: 1*1,'
-         "Volume: 0", "2022-03-23 14:11Z"),
-        ("Date: 10 novembre 2023 \u00e0 18:55 UTC\u22125,Bid: 3855.37,Ask: 3857.16,"
-         "Size: 7*3,Volume: 130\u202f859\u202f611", "2023-11-10 23:55Z"),
-        ('"Date: February 5 2022, 8:26 PM EST",Bid: 0,Ask: 0,Size: 0*0,Volume: 0',
-         "2022-02-06 01:26Z"),
+        (
+            '"Date: 23 de marzo de 2022, 10:11 GMT-4",Bid: 3855.37,Ask: 3857.16,Size: 1*1,'
+            "Volume: 0",
+            "2022-03-23 14:11Z",
+        ),
+        (
+            "Date: 10 novembre 2023 \u00e0 18:55 UTC\u22125,Bid: 3855.37,Ask: 3857.16,"
+            "Size: 7*3,Volume: 130\u202f859\u202f611",
+            "2023-11-10 23:55Z",
+        ),
+        (
+            '"Date: February 5 2022, 8:26 PM EST",Bid: 0,Ask: 0,Size: 0*0,Volume: 0',
+            "2022-02-06 01:26Z",
+        ),
     ],
 )
 def test_header_dates_in_other_locales(write_file, date_line: str, instant: str) -> None:
-    path = write_file("locale.csv", "", "SP 500 INDEX,Last: 3856.28,Change:  1.85", date_line,
-                      HEADER, *spx_lines())
+    path = write_file(
+        "locale.csv",
+        "",
+        "SP 500 INDEX,Last: 3856.28,Change:  1.85",
+        date_line,
+        HEADER,
+        *spx_lines(),
+    )
     snapshot = read_file(path).tables["chain_snapshots"].iloc[0]
     assert snapshot["snapshot_time"] == pd.Timestamp(instant)
 
@@ -176,16 +223,23 @@ def test_header_numbers_drop_separators_and_treat_zero_as_absent() -> None:
 
 
 def test_a_date_without_zone_is_refused(write_file) -> None:
-    path = write_file("nozone.csv", "", "SP 500 INDEX,Last: 3856.28",
-                      '"Date: July 12, 2022, 11:55 AM",Bid: 0,Ask: 0', HEADER, *spx_lines())
+    path = write_file(
+        "nozone.csv",
+        "",
+        "SP 500 INDEX,Last: 3856.28",
+        '"Date: July 12, 2022, 11:55 AM",Bid: 0,Ask: 0',
+        HEADER,
+        *spx_lines(),
+    )
     with pytest.raises(FileFormatError, match="no time zone") as caught:
         read_file(path)
     assert (caught.value.line_number, caught.value.field_name) == (3, "Date")
 
 
 def test_snapshot_time_argument_replaces_the_header_instant(test_data: Path) -> None:
-    parsed = read_file(test_data / "cboe" / "spx_quotedata-8.csv",
-                       snapshot_time="2025-10-01T20:15:00+00:00")
+    parsed = read_file(
+        test_data / "cboe" / "spx_quotedata-8.csv", snapshot_time="2025-10-01T20:15:00+00:00"
+    )
     snapshot = parsed.tables["chain_snapshots"].iloc[0]
     assert snapshot["snapshot_time"] == pd.Timestamp("2025-10-01 20:15Z")
     assert "snapshot_time_supplied" in json.loads(snapshot["quality_flags"])
@@ -193,9 +247,14 @@ def test_snapshot_time_argument_replaces_the_header_instant(test_data: Path) -> 
 
 def test_spot_check_tolerance_is_two_tenths_of_a_percent(write_file) -> None:
     def snapshot_for(last: float) -> pd.Series:
-        path = write_file(f"tol_{last}.csv", "", f"SP 500 INDEX,Last: {last}",
-                          '"Date: July 12, 2022, 11:55 AM EDT",Bid: 0,Ask: 0', HEADER,
-                          *spx_lines())
+        path = write_file(
+            f"tol_{last}.csv",
+            "",
+            f"SP 500 INDEX,Last: {last}",
+            '"Date: July 12, 2022, 11:55 AM EDT",Bid: 0,Ask: 0',
+            HEADER,
+            *spx_lines(),
+        )
         return read_file(path).tables["chain_snapshots"].iloc[0]
 
     assert SPOT_CHECK_TOLERANCE == 0.002
@@ -213,8 +272,14 @@ def test_a_ten_thousand_line_chain_parses_in_well_under_a_second(write_file) -> 
             strike = 2500 + 5 * step
             side = (1.5, 0, 1.4, 1.6, 3, 0.2, 0.5, 0.001, 10)
             lines.append(cboe_line(text, "SPXW", yymmdd, strike, side, side))
-    path = write_file("big.csv", "", "SP 500 INDEX,Last: 4500",
-                      '"Date: September 14, 2023 at 4:31 PM EDT",Bid: 0,Ask: 0', HEADER, *lines)
+    path = write_file(
+        "big.csv",
+        "",
+        "SP 500 INDEX,Last: 4500",
+        '"Date: September 14, 2023 at 4:31 PM EDT",Bid: 0,Ask: 0',
+        HEADER,
+        *lines,
+    )
     read_file(path)  # warm-up: calendar and imports
     timings = []
     for _ in range(2):
@@ -227,8 +292,13 @@ def test_a_ten_thousand_line_chain_parses_in_well_under_a_second(write_file) -> 
 
 
 def test_windows_line_endings_and_a_byte_order_mark(tmp_path: Path) -> None:
-    lines = ["", "SP 500 INDEX,Last: 3856.28", '"Date: July 12, 2022, 11:55 AM EDT",Bid: 0,Ask: 0',
-             HEADER, *spx_lines()]
+    lines = [
+        "",
+        "SP 500 INDEX,Last: 3856.28",
+        '"Date: July 12, 2022, 11:55 AM EDT",Bid: 0,Ask: 0',
+        HEADER,
+        *spx_lines(),
+    ]
     path = tmp_path / "windows.csv"
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
     parsed = read_file(path)

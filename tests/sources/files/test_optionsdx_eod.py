@@ -31,8 +31,9 @@ def test_excerpt_is_read_with_its_header_spot_and_snapshot(test_data: Path) -> N
 
 
 def test_optionsdx_null_rules(test_data: Path) -> None:
-    quotes = read_file(test_data / EXCERPT).tables["option_chain_snapshots"].set_index(
-        "contract_symbol")
+    quotes = (
+        read_file(test_data / EXCERPT).tables["option_chain_snapshots"].set_index("contract_symbol")
+    )
     atm = quotes.loc["SPY221230C00382000"]
     # OptionsDX writes IV -0.00008 when its solver fails: NULL, with the greeks; row kept.
     assert np.isnan(atm["vendor_iv"])

@@ -19,9 +19,21 @@ from optionscope.sources import ParsedFile
 from optionscope.sources.files import read_file
 
 CHAIN_FRAME_COLUMNS: tuple[str, ...] = (
-    "contract_symbol", "root", "expiry", "settlement_time", "settlement_type", "strike",
-    "option_right", "bid", "ask", "last", "volume", "open_interest", "vendor_iv",
-    "vendor_delta", "vendor_gamma",
+    "contract_symbol",
+    "root",
+    "expiry",
+    "settlement_time",
+    "settlement_type",
+    "strike",
+    "option_right",
+    "bid",
+    "ask",
+    "last",
+    "volume",
+    "open_interest",
+    "vendor_iv",
+    "vendor_delta",
+    "vendor_gamma",
 )
 """Columns of `QuoteData.chain`, one row per contract (NULL as NaN)."""
 

@@ -47,27 +47,51 @@ class FileFormat:
 FORMATS: dict[str, FileFormat] = {
     spec.name: spec
     for spec in (
-        FileFormat("cboe_quotedata", read_cboe_quotedata,
-                   "Cboe delayed-quotes quotedata.csv option chain (all locales, Excel saves)"),
-        FileFormat("yfinance_chain", read_yfinance_chain,
-                   "yfinance option_chain() frames saved as CSV (several layouts)"),
+        FileFormat(
+            "cboe_quotedata",
+            read_cboe_quotedata,
+            "Cboe delayed-quotes quotedata.csv option chain (all locales, Excel saves)",
+        ),
+        FileFormat(
+            "yfinance_chain",
+            read_yfinance_chain,
+            "yfinance option_chain() frames saved as CSV (several layouts)",
+        ),
         FileFormat("optionsdx_eod", read_optionsdx_eod, "OptionsDX end-of-day option chain"),
-        FileFormat("deribit_chain", read_deribit_chain,
-                   "Deribit option chain CSVs (ticker, book summary and USD layouts)"),
-        FileFormat("ohlcv_daily", read_ohlcv_daily,
-                   "Daily OHLCV (Alpha Vantage, yfinance, crypto daily candles)"),
+        FileFormat(
+            "deribit_chain",
+            read_deribit_chain,
+            "Deribit option chain CSVs (ticker, book summary and USD layouts)",
+        ),
+        FileFormat(
+            "ohlcv_daily",
+            read_ohlcv_daily,
+            "Daily OHLCV (Alpha Vantage, yfinance, crypto daily candles)",
+        ),
         FileFormat("ohlcv_1min", read_ohlcv_1min, "One-minute OHLCV bars"),
     )
 }
 """Supported formats by name."""
 
-_UNEXPECTED = (KeyError, IndexError, TypeError, ValueError, AttributeError, pa.ArrowException,
-               pd.errors.ParserError, CalendarRangeError)
+_UNEXPECTED = (
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    pa.ArrowException,
+    pd.errors.ParserError,
+    CalendarRangeError,
+)
 
 
-def read_file(path: Path | str, *, file_format: str | None = None,
-              snapshot_time: datetime | str | None = None,
-              ticker: str | None = None) -> ParsedFile:
+def read_file(
+    path: Path | str,
+    *,
+    file_format: str | None = None,
+    snapshot_time: datetime | str | None = None,
+    ticker: str | None = None,
+) -> ParsedFile:
     """Import one file: detect (or take) its format and parse it into canonical frames.
 
     Args:
@@ -87,8 +111,9 @@ def read_file(path: Path | str, *, file_format: str | None = None,
     file_path = Path(path)
     name = file_format or detect_format(file_path)
     if name not in FORMATS:
-        raise FileFormatError(file_path, None, None,
-                              f"unknown format {name!r}; known: {', '.join(FORMATS)}")
+        raise FileFormatError(
+            file_path, None, None, f"unknown format {name!r}; known: {', '.join(FORMATS)}"
+        )
     try:
         options = ReadOptions.create(snapshot_time, ticker)
     except ValueError as error:
@@ -98,9 +123,9 @@ def read_file(path: Path | str, *, file_format: str | None = None,
     except FileFormatError:
         raise
     except _UNEXPECTED as error:
-        raise FileFormatError(file_path, None, None,
-                              f"{name} importer failed: {type(error).__name__}: {error}"
-                              ) from error
+        raise FileFormatError(
+            file_path, None, None, f"{name} importer failed: {type(error).__name__}: {error}"
+        ) from error
 
 
 __all__ = ["FORMATS", "FileFormat", "ReadOptions", "detect_format", "read_file"]

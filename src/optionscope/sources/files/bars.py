@@ -54,12 +54,20 @@ def bar_columns(text: TextFile, names: list[str]) -> BarColumns:
         if column is None:
             raise text.error(1, key, f"missing column {key!r}")
         found[key] = column
-    return BarColumns(time_column, found["open"], found["high"], found["low"], found["close"],
-                      found["volume"], find_column(names, *TICKER_COLUMNS))
+    return BarColumns(
+        time_column,
+        found["open"],
+        found["high"],
+        found["low"],
+        found["close"],
+        found["volume"],
+        find_column(names, *TICKER_COLUMNS),
+    )
 
 
-def bar_tickers(text: TextFile, cells: pd.DataFrame, columns: BarColumns,
-                options: ReadOptions) -> pd.Series:
+def bar_tickers(
+    text: TextFile, cells: pd.DataFrame, columns: BarColumns, options: ReadOptions
+) -> pd.Series:
     """Return each row's ticker: `ticker=`, else the ticker column, else the file name.
 
     Raises:
@@ -71,8 +79,7 @@ def bar_tickers(text: TextFile, cells: pd.DataFrame, columns: BarColumns,
         return cells[columns.ticker].astype("str").str.strip().str.upper().astype(object)
     name = ticker_from_file_name(text.path)
     if name is None:
-        raise text.error(None, "ticker", "no ticker column and none in the file name; "
-                         "pass ticker=")
+        raise text.error(None, "ticker", "no ticker column and none in the file name; pass ticker=")
     return pd.Series(name, index=cells.index, dtype=object)
 
 
@@ -97,9 +104,11 @@ def bar_values(cells: pd.DataFrame, columns: BarColumns, checks: RowChecks) -> p
         checks.refuse_negative(values[key], column)
     frame = pd.DataFrame(values)
     slack = OHLC_TOLERANCE * frame["high"].abs()
-    checks.refuse(frame["high"] < frame["low"] - slack, columns.high,
-                  "high below low: " + frame["high"].astype("str") + " < "
-                  + frame["low"].astype("str"))
+    checks.refuse(
+        frame["high"] < frame["low"] - slack,
+        columns.high,
+        "high below low: " + frame["high"].astype("str") + " < " + frame["low"].astype("str"),
+    )
     for key in ("open", "close"):
         outside = (frame[key] > frame["high"] + slack) | (frame[key] < frame["low"] - slack)
         checks.refuse(outside, getattr(columns, key), f"{key} outside the low-high range")

@@ -24,23 +24,54 @@ from optionscope.domain.calendar import NEW_YORK
 from optionscope.sources.files.lines import split_csv_line
 
 MONTHS: dict[str, int] = {
-    **{name: number for number, names in enumerate((
-        ("january", "jan", "enero", "janvier", "januar", "gennaio", "janeiro"),
-        ("february", "feb", "febrero", "février", "fevrier", "februar", "febbraio",
-         "fevereiro"),
-        ("march", "mar", "marzo", "mars", "märz", "marz", "março", "marco"),
-        ("april", "apr", "abril", "avril", "aprile"),
-        ("may", "mayo", "mai", "maggio", "maio"),
-        ("june", "jun", "junio", "juin", "juni", "giugno", "junho"),
-        ("july", "jul", "julio", "juillet", "juli", "luglio", "julho"),
-        ("august", "aug", "agosto", "août", "aout"),
-        ("september", "sep", "sept", "septiembre", "setiembre", "septembre", "settembre",
-         "setembro"),
-        ("october", "oct", "octubre", "octobre", "oktober", "ottobre", "outubro"),
-        ("november", "nov", "noviembre", "novembre", "novembro"),
-        ("december", "dec", "diciembre", "décembre", "decembre", "dezember", "dicembre",
-         "dezembro"),
-    ), start=1) for name in names},
+    **{
+        name: number
+        for number, names in enumerate(
+            (
+                ("january", "jan", "enero", "janvier", "januar", "gennaio", "janeiro"),
+                (
+                    "february",
+                    "feb",
+                    "febrero",
+                    "février",
+                    "fevrier",
+                    "februar",
+                    "febbraio",
+                    "fevereiro",
+                ),
+                ("march", "mar", "marzo", "mars", "märz", "marz", "março", "marco"),
+                ("april", "apr", "abril", "avril", "aprile"),
+                ("may", "mayo", "mai", "maggio", "maio"),
+                ("june", "jun", "junio", "juin", "juni", "giugno", "junho"),
+                ("july", "jul", "julio", "juillet", "juli", "luglio", "julho"),
+                ("august", "aug", "agosto", "août", "aout"),
+                (
+                    "september",
+                    "sep",
+                    "sept",
+                    "septiembre",
+                    "setiembre",
+                    "septembre",
+                    "settembre",
+                    "setembro",
+                ),
+                ("october", "oct", "octubre", "octobre", "oktober", "ottobre", "outubro"),
+                ("november", "nov", "noviembre", "novembre", "novembro"),
+                (
+                    "december",
+                    "dec",
+                    "diciembre",
+                    "décembre",
+                    "decembre",
+                    "dezember",
+                    "dicembre",
+                    "dezembro",
+                ),
+            ),
+            start=1,
+        )
+        for name in names
+    },
 }
 """Month names and abbreviations (lower case) in the locales Cboe pages are saved in."""
 
@@ -48,8 +79,10 @@ ZONE_OFFSETS_HOURS: dict[str, int] = {"edt": -4, "est": -5, "cdt": -5, "cst": -6
 """US zone abbreviations and their fixed UTC offsets."""
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?(?![a-z])")
-_ZONE = re.compile(r"(?<![a-z])(edt|est|cdt|cst|et|utc|gmt|z)(?![a-z])\s*"
-                   r"(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?")
+_ZONE = re.compile(
+    r"(?<![a-z])(edt|est|cdt|cst|et|utc|gmt|z)(?![a-z])\s*"
+    r"(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
+)
 _NUMBER = re.compile(r"[-+]?\d[\d.,\s\u202f\xa0]*")
 
 
@@ -87,8 +120,9 @@ def parse_header_instant(text: str) -> pd.Timestamp:
     Raises:
         HeaderDateError: No day, month, year, time or zone can be found.
     """
-    cleaned = (text.replace("\u2212", "-").replace("\u202f", " ").replace("\xa0", " ")
-               .strip().lower())
+    cleaned = (
+        text.replace("\u2212", "-").replace("\u202f", " ").replace("\xa0", " ").strip().lower()
+    )
     cleaned = cleaned.removeprefix("date:").strip()
     time_match = _TIME.search(cleaned)
     if time_match is None:
@@ -99,23 +133,30 @@ def parse_header_instant(text: str) -> pd.Timestamp:
         if not 1 <= hour <= 12:
             raise HeaderDateError(f"hour {hour} with AM/PM in {text!r}")
         hour = hour % 12 + (12 if time_match[4] == "p" else 0)
-    rest = cleaned[: time_match.start()] + " " + cleaned[time_match.end():]
+    rest = cleaned[: time_match.start()] + " " + cleaned[time_match.end() :]
     zone_match = _ZONE.search(rest)
     if zone_match is None:
         raise HeaderDateError(f"no time zone in {text!r}")
-    rest = rest[: zone_match.start()] + " " + rest[zone_match.end():]
+    rest = rest[: zone_match.start()] + " " + rest[zone_match.end() :]
     year_match = re.search(r"(?<!\d)(\d{4})(?!\d)", rest)
     if year_match is None:
         raise HeaderDateError(f"no four-digit year in {text!r}")
-    rest = rest[: year_match.start()] + " " + rest[year_match.end():]
+    rest = rest[: year_match.start()] + " " + rest[year_match.end() :]
     words = re.findall(r"[^\W\d_]+", rest)
     months = [MONTHS[word] for word in words if word in MONTHS]
     day_match = re.search(r"(?<!\d)(\d{1,2})(?!\d)", rest)
     if not months or day_match is None:
         raise HeaderDateError(f"no day and month name in {text!r}")
     try:
-        local = datetime(int(year_match[1]), months[0], int(day_match[1]), hour, minute, second,
-                         tzinfo=_zone_of(zone_match))
+        local = datetime(
+            int(year_match[1]),
+            months[0],
+            int(day_match[1]),
+            hour,
+            minute,
+            second,
+            tzinfo=_zone_of(zone_match),
+        )
     except ValueError as error:
         raise HeaderDateError(f"impossible date in {text!r}: {error}") from error
     return pd.Timestamp(local).tz_convert("UTC")
@@ -128,8 +169,10 @@ def _zone_of(match: re.Match[str]) -> tzinfo:
     hours = ZONE_OFFSETS_HOURS.get(abbreviation, 0)
     if match[2] is not None:
         sign = -1 if match[2] == "-" else 1
-        return timezone(timedelta(hours=hours) + sign * timedelta(
-            hours=int(match[3]), minutes=int(match[4] or 0)))
+        return timezone(
+            timedelta(hours=hours)
+            + sign * timedelta(hours=int(match[3]), minutes=int(match[4] or 0))
+        )
     return timezone(timedelta(hours=hours))
 
 
@@ -141,7 +184,7 @@ def parse_header_number(cell: str, label: str) -> float | None:
     text = cell.strip()
     if not text.lower().startswith(label.lower() + ":"):
         return None
-    match = _NUMBER.search(text[len(label) + 1:])
+    match = _NUMBER.search(text[len(label) + 1 :])
     if match is None:
         return None
     digits = re.sub(r"[,\s\u202f\xa0]", "", match.group(0))

@@ -57,14 +57,41 @@ from optionscope.sources.files.rows import RowChecks, StringRows, parse_numbers,
 FORMAT = "cboe_quotedata"
 
 CBOE_COLUMNS: tuple[str, ...] = (
-    "Expiration Date", "Calls", "Last Sale", "Net", "Bid", "Ask", "Volume", "IV", "Delta",
-    "Gamma", "Open Interest", "Strike", "Puts", "Last Sale", "Net", "Bid", "Ask", "Volume",
-    "IV", "Delta", "Gamma", "Open Interest",
+    "Expiration Date",
+    "Calls",
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
+    "Open Interest",
+    "Strike",
+    "Puts",
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
+    "Open Interest",
 )
 """Header of the quotes table, in file order."""
 
 SIDE_FIELDS: tuple[str, ...] = (
-    "Last Sale", "Net", "Bid", "Ask", "Volume", "IV", "Delta", "Gamma", "Open Interest",
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
+    "Open Interest",
 )
 """Per-side columns, in file order (after the symbol column)."""
 
@@ -73,8 +100,12 @@ HEADER_SEARCH_LINES = 10
 
 _EXPIRY_FORMATS = ("%a %b %d %Y", "%Y-%m-%d", "%m/%d/%Y")
 _INTERNAL = (
-    "expiration", "calls_symbol", *(f"calls_{i}" for i in range(len(SIDE_FIELDS))), "strike",
-    "puts_symbol", *(f"puts_{i}" for i in range(len(SIDE_FIELDS))),
+    "expiration",
+    "calls_symbol",
+    *(f"calls_{i}" for i in range(len(SIDE_FIELDS))),
+    "strike",
+    "puts_symbol",
+    *(f"puts_{i}" for i in range(len(SIDE_FIELDS))),
 )
 
 
@@ -97,9 +128,11 @@ def find_header_line(text: TextFile) -> int:
     for number in range(1, min(HEADER_SEARCH_LINES, len(text.lines)) + 1):
         if text.line(number).lstrip('"').startswith("Expiration Date"):
             return number
-    raise text.error(None, "Expiration Date",
-                     f"no 'Expiration Date,Calls,...' header in the first "
-                     f"{HEADER_SEARCH_LINES} lines")
+    raise text.error(
+        None,
+        "Expiration Date",
+        f"no 'Expiration Date,Calls,...' header in the first {HEADER_SEARCH_LINES} lines",
+    )
 
 
 def parse_preamble(text: TextFile, header_line: int) -> CboeHeader:
@@ -135,11 +168,15 @@ def _check_columns(text: TextFile, header_line: int) -> None:
     for position, expected in enumerate(CBOE_COLUMNS):
         actual = found[position] if position < len(found) else "<missing>"
         if actual != expected:
-            raise text.error(header_line, expected,
-                             f"column {position + 1} is {actual!r}, expected {expected!r}")
+            raise text.error(
+                header_line, expected, f"column {position + 1} is {actual!r}, expected {expected!r}"
+            )
     if len(found) > len(CBOE_COLUMNS):
-        raise text.error(header_line, found[len(CBOE_COLUMNS)],
-                         f"unexpected extra column {found[len(CBOE_COLUMNS)]!r}")
+        raise text.error(
+            header_line,
+            found[len(CBOE_COLUMNS)],
+            f"unexpected extra column {found[len(CBOE_COLUMNS)]!r}",
+        )
 
 
 def _parse_expiry(cells: pd.Series) -> pd.Series:
@@ -161,30 +198,46 @@ def _main_underlying(text: TextFile, rows: StringRows) -> str:
     return str(underlyings.value_counts().index[0])
 
 
-def _side_frame(rows: StringRows, checks: RowChecks, side: _Side, expiry: pd.Series,
-                strike: pd.Series, strike_invalid: pd.Series, underlying: str) -> pd.DataFrame:
+def _side_frame(
+    rows: StringRows,
+    checks: RowChecks,
+    side: _Side,
+    expiry: pd.Series,
+    strike: pd.Series,
+    strike_invalid: pd.Series,
+    underlying: str,
+) -> pd.DataFrame:
     """Check one side of every line (refusals go to the shared `checks`); return its rows."""
     frame = rows.frame
     checks.field_prefix = f"{side.name}."
     symbol_cells = frame[f"{side.name}_symbol"]
     symbols = parse_osi_series(symbol_cells)
     valid = symbols["is_valid"]
-    checks.refuse(~valid, side.symbol_column,
-                  "not an OSI symbol: " + symbol_cells.astype("str"))
-    checks.refuse(valid & symbols["option_right"].ne(side.right), side.symbol_column,
-                  f"not a {side.name[:-1]} symbol")
+    checks.refuse(~valid, side.symbol_column, "not an OSI symbol: " + symbol_cells.astype("str"))
+    checks.refuse(
+        valid & symbols["option_right"].ne(side.right),
+        side.symbol_column,
+        f"not a {side.name[:-1]} symbol",
+    )
     roots = symbols["root"].where(valid)
     foreign = valid & roots.map(underlying_of_root, na_action="ignore").ne(underlying)
     checks.refuse(foreign, side.symbol_column, f"not an option on {underlying}")
-    checks.refuse(expiry.isna(), "Expiration Date",
-                  "not a date: " + frame["expiration"].astype("str"))
+    checks.refuse(
+        expiry.isna(), "Expiration Date", "not a date: " + frame["expiration"].astype("str")
+    )
     symbol_expiry = pd.to_datetime(symbols["expiry"], errors="coerce")
-    checks.refuse(valid & expiry.notna() & symbol_expiry.ne(expiry), "Expiration Date",
-                  "expiry differs from the symbol's date")
+    checks.refuse(
+        valid & expiry.notna() & symbol_expiry.ne(expiry),
+        "Expiration Date",
+        "expiry differs from the symbol's date",
+    )
     checks.refuse_invalid_numbers(frame["strike"], strike_invalid, "Strike")
     checks.refuse(strike.isna() & ~strike_invalid, "Strike", "missing strike")
-    checks.refuse(valid & (symbols["strike"] - strike).abs().gt(1e-6), "Strike",
-                  "strike differs from the symbol's strike")
+    checks.refuse(
+        valid & (symbols["strike"] - strike).abs().gt(1e-6),
+        "Strike",
+        "strike differs from the symbol's strike",
+    )
     values: dict[str, pd.Series] = {}
     for index, field_name in enumerate(SIDE_FIELDS):
         cells = frame[f"{side.name}_{index}"]
@@ -199,27 +252,29 @@ def _side_frame(rows: StringRows, checks: RowChecks, side: _Side, expiry: pd.Ser
     iv = values["IV"]
     delta, gamma = values["Delta"], values["Gamma"]
     fill_greeks = iv.le(0) & gamma.eq(0) & delta.isin([-1.0, 0.0, 1.0])
-    return pd.DataFrame({
-        "underlying": underlying,
-        "contract_symbol": symbols["contract_symbol"],
-        "root": symbols["root"],
-        "expiry": symbols["expiry"],
-        "strike": symbols["strike"],
-        "option_right": symbols["option_right"],
-        "bid": bid,
-        "ask": ask,
-        "last": values["Last Sale"].where(values["Last Sale"] > 0),
-        "mark": np.nan,
-        "volume": values["Volume"],
-        "open_interest": values["Open Interest"],
-        "vendor_iv": iv.where(iv > 0),
-        "vendor_delta": delta.mask(fill_greeks),
-        "vendor_gamma": gamma.mask(fill_greeks),
-        "vendor_vega": np.nan,
-        "vendor_theta": np.nan,
-        "underlying_price": np.nan,
-        "ts_event": pd.NaT,
-    })
+    return pd.DataFrame(
+        {
+            "underlying": underlying,
+            "contract_symbol": symbols["contract_symbol"],
+            "root": symbols["root"],
+            "expiry": symbols["expiry"],
+            "strike": symbols["strike"],
+            "option_right": symbols["option_right"],
+            "bid": bid,
+            "ask": ask,
+            "last": values["Last Sale"].where(values["Last Sale"] > 0),
+            "mark": np.nan,
+            "volume": values["Volume"],
+            "open_interest": values["Open Interest"],
+            "vendor_iv": iv.where(iv > 0),
+            "vendor_delta": delta.mask(fill_greeks),
+            "vendor_gamma": gamma.mask(fill_greeks),
+            "vendor_vega": np.nan,
+            "vendor_theta": np.nan,
+            "underlying_price": np.nan,
+            "ts_event": pd.NaT,
+        }
+    )
 
 
 def read_cboe_quotedata(path: Path, options: ReadOptions) -> ParsedFile:
@@ -249,23 +304,41 @@ def read_cboe_quotedata(path: Path, options: ReadOptions) -> ParsedFile:
     expiry = _parse_expiry(rows.frame["expiration"])
     strike, strike_invalid = parse_numbers(rows.frame["strike"])
     checks = RowChecks(rows.line_numbers, text.raw_lines(rows.line_numbers))
-    sides = [_side_frame(rows, checks, side, expiry, strike, strike_invalid, underlying)
-             for side in _SIDES]
+    sides = [
+        _side_frame(rows, checks, side, expiry, strike, strike_invalid, underlying)
+        for side in _SIDES
+    ]
     accepted = ~checks.refused
     if not accepted.any():
         raise text.error(None, None, "every data row was refused")
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: row.line_number)
+    quarantined = sorted([*rows.refused, *checks.quarantined()], key=lambda row: row.line_number)
     session_date = session_date_of(snapshot_time)
-    info = SnapshotInfo(underlying, snapshot_time, session_date, header_spot=header.last,
-                        header_bid=header.bid, header_ask=header.ask, flags=flags)
+    info = SnapshotInfo(
+        underlying,
+        snapshot_time,
+        session_date,
+        header_spot=header.last,
+        header_bid=header.bid,
+        header_ask=header.ask,
+        flags=flags,
+    )
     chain = pd.concat([side[accepted] for side in sides], ignore_index=True)
     chain = chain.loc[:, list(CHAIN_COLUMNS)].assign(snapshot_time=snapshot_time)
     parsed_tables, notes = assemble_chain(
-        chain, [info], source=FORMAT, source_file=path.name, price_currency="USD",
-        premium_currency="USD", multiplier=describe_ticker(underlying).option_multiplier,
+        chain,
+        [info],
+        source=FORMAT,
+        source_file=path.name,
+        price_currency="USD",
+        premium_currency="USD",
+        multiplier=describe_ticker(underlying).option_multiplier,
         any_quarantined=bool(quarantined),
     )
-    return ParsedFile(path=path, file_format=FORMAT, tables=parsed_tables,
-                      rows_read=rows.rows_read, quarantined=quarantined,
-                      notes=[*text.notes, *notes])
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables=parsed_tables,
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=[*text.notes, *notes],
+    )

@@ -43,10 +43,25 @@ PARITY_MAX_EXPIRY_DAYS = 10
 """Farthest expiry (calendar days after the session) parity may use: carry stays small."""
 
 CHAIN_COLUMNS: tuple[str, ...] = (
-    "underlying", "contract_symbol", "root", "expiry", "strike", "option_right",
-    "bid", "ask", "last", "mark", "volume", "open_interest",
-    "vendor_iv", "vendor_delta", "vendor_gamma", "vendor_vega", "vendor_theta",
-    "underlying_price", "ts_event",
+    "underlying",
+    "contract_symbol",
+    "root",
+    "expiry",
+    "strike",
+    "option_right",
+    "bid",
+    "ask",
+    "last",
+    "mark",
+    "volume",
+    "open_interest",
+    "vendor_iv",
+    "vendor_delta",
+    "vendor_gamma",
+    "vendor_vega",
+    "vendor_theta",
+    "underlying_price",
+    "ts_event",
 )
 """Columns of the long per-contract frame every chain importer builds."""
 
@@ -107,8 +122,9 @@ class SnapshotInfo:
     flags: list[str] = field(default_factory=list)
 
 
-def estimate_parity_spot(chain: pd.DataFrame, *, reference_spot: float | None,
-                         session_date: date) -> ParityEstimate:
+def estimate_parity_spot(
+    chain: pd.DataFrame, *, reference_spot: float | None, session_date: date
+) -> ParityEstimate:
     """Estimate the spot from put-call parity on the nearest expiry's near-the-money strikes.
 
     Args:
@@ -134,8 +150,9 @@ def estimate_parity_spot(chain: pd.DataFrame, *, reference_spot: float | None,
     root, expiry = str(counts.iloc[0]["root"]), counts.iloc[0]["expiry"]
     days_out = (expiry - session_date).days
     if days_out > PARITY_MAX_EXPIRY_DAYS:
-        return ParityEstimate(None, expiry, root,
-                              reason=f"nearest quoted expiry is {days_out} days out")
+        return ParityEstimate(
+            None, expiry, root, reason=f"nearest quoted expiry is {days_out} days out"
+        )
     group = pairs[(pairs["root"] == root) & (pairs["expiry"] == expiry)]
     difference = group["mid_call"] - group["mid_put"]
     if reference_spot is not None:
@@ -143,8 +160,9 @@ def estimate_parity_spot(chain: pd.DataFrame, *, reference_spot: float | None,
     else:
         center = float(group["strike"].to_numpy()[int(np.argmin(np.abs(difference)))])
     distance = (group["strike"] - center).abs()
-    nearest = group.assign(distance=distance).sort_values(["distance", "strike"]).head(
-        PARITY_STRIKES)
+    nearest = (
+        group.assign(distance=distance).sort_values(["distance", "strike"]).head(PARITY_STRIKES)
+    )
     values = nearest["mid_call"] - nearest["mid_put"] + nearest["strike"]
     return ParityEstimate(float(np.median(values)), expiry, root, len(nearest))
 
@@ -187,7 +205,8 @@ def assemble_chain(
         source=source,
     )
     quotes["ts_event"] = pd.to_datetime(quotes["ts_event"], utc=True).fillna(
-        quotes["snapshot_time"])
+        quotes["snapshot_time"]
+    )
     settlement = settlement_instants(chain["root"], chain["expiry"])
     styles = {root: str(exercise_style_of_root(str(root))) for root in chain["root"].unique()}
     contracts = chain.assign(
@@ -200,9 +219,16 @@ def assemble_chain(
     rows, notes = [], []
     for info in snapshots:
         selected = (quotes["underlying"] == info.underlying) & (
-            quotes["snapshot_time"] == info.snapshot_time)
-        row, note = _snapshot_row(quotes[selected], settlement, info, source=source,
-                                  source_file=source_file, any_quarantined=any_quarantined)
+            quotes["snapshot_time"] == info.snapshot_time
+        )
+        row, note = _snapshot_row(
+            quotes[selected],
+            settlement,
+            info,
+            source=source,
+            source_file=source_file,
+            any_quarantined=any_quarantined,
+        )
         rows.append(row)
         if note is not None:
             notes.append(note)
@@ -214,15 +240,22 @@ def assemble_chain(
     return parsed, notes
 
 
-def _snapshot_row(chain: pd.DataFrame, settlement: pd.DataFrame, info: SnapshotInfo, *,
-                  source: str, source_file: str,
-                  any_quarantined: bool) -> tuple[dict[str, object], str | None]:
+def _snapshot_row(
+    chain: pd.DataFrame,
+    settlement: pd.DataFrame,
+    info: SnapshotInfo,
+    *,
+    source: str,
+    source_file: str,
+    any_quarantined: bool,
+) -> tuple[dict[str, object], str | None]:
     flags = list(info.flags)
     note = None
     parity = ParityEstimate(None, reason="not checked for this layout")
     if info.check_parity:
-        parity = estimate_parity_spot(chain, reference_spot=info.header_spot,
-                                      session_date=info.session_date)
+        parity = estimate_parity_spot(
+            chain, reference_spot=info.header_spot, session_date=info.session_date
+        )
         if info.header_spot is None:
             flags.append(FLAG_HEADER_MISSING)
         if parity.spot is None:
@@ -231,8 +264,10 @@ def _snapshot_row(chain: pd.DataFrame, settlement: pd.DataFrame, info: SnapshotI
     check = spot_check(info.header_spot, parity)
     if check == "disagrees":
         flags.append(FLAG_HEADER_DISAGREES)
-        note = (f"{info.underlying} {info.snapshot_time}: header spot {info.header_spot:g} vs "
-                f"parity spot {parity.spot:g} ({parity.root} {parity.expiry})")
+        note = (
+            f"{info.underlying} {info.snapshot_time}: header spot {info.header_spot:g} vs "
+            f"parity spot {parity.spot:g} ({parity.root} {parity.expiry})"
+        )
     if info.calendar == CRYPTO_CALENDAR:
         expired = settlement.loc[chain.index, "settlement_time"] < info.snapshot_time
     else:

@@ -95,57 +95,123 @@ LAYOUTS: tuple[DeribitLayout, ...] = (
     DeribitLayout(
         "ticker_dump",
         frozenset({"instrument_name", "timestamp", "greeks", "best_bid_price"}),
-        {"symbol": "instrument_name", "right": "option_type", "strike": "strike",
-         "expiry": "expiration_timestamp", "bid": "best_bid_price", "ask": "best_ask_price",
-         "last": "last_price", "mark": "mark_price", "open_interest": "open_interest",
-         "iv": "mark_iv", "underlying_price": "underlying_price", "ts_event": "timestamp",
-         "greeks": "greeks", "stats": "stats"},
-        capture="max_ms:timestamp", header_spot="index_price",
+        {
+            "symbol": "instrument_name",
+            "right": "option_type",
+            "strike": "strike",
+            "expiry": "expiration_timestamp",
+            "bid": "best_bid_price",
+            "ask": "best_ask_price",
+            "last": "last_price",
+            "mark": "mark_price",
+            "open_interest": "open_interest",
+            "iv": "mark_iv",
+            "underlying_price": "underlying_price",
+            "ts_event": "timestamp",
+            "greeks": "greeks",
+            "stats": "stats",
+        },
+        capture="max_ms:timestamp",
+        header_spot="index_price",
     ),
     DeribitLayout(
         "instrument_ticker",
         frozenset({"instrument_name", "expiration_timestamp", "spot_ref", "mark_iv"}),
-        {"symbol": "instrument_name", "right": "type", "strike": "strike",
-         "expiry": "expiration_timestamp", "bid": "best_bid_price", "ask": "best_ask_price",
-         "mark": "mark_price", "open_interest": "open_interest", "volume": "volume",
-         "iv": "mark_iv", "underlying_price": "underlying_price", "delta": "delta",
-         "gamma": "gamma", "theta": "theta", "vega": "vega",
-         "created": "creation_timestamp"},
+        {
+            "symbol": "instrument_name",
+            "right": "type",
+            "strike": "strike",
+            "expiry": "expiration_timestamp",
+            "bid": "best_bid_price",
+            "ask": "best_ask_price",
+            "mark": "mark_price",
+            "open_interest": "open_interest",
+            "volume": "volume",
+            "iv": "mark_iv",
+            "underlying_price": "underlying_price",
+            "delta": "delta",
+            "gamma": "gamma",
+            "theta": "theta",
+            "vega": "vega",
+            "created": "creation_timestamp",
+        },
         header_spot="spot_ref",
     ),
     DeribitLayout(
         "book_summary_derived",
         frozenset({"instrument_name", "T_years", "market_price_btc"}),
-        {"symbol": "instrument_name", "right": "type", "strike": "strike",
-         "expiry": "expiry_date", "bid": "bid_btc", "ask": "ask_btc",
-         "mark": "market_price_btc", "open_interest": "open_interest", "iv": "mark_iv",
-         "underlying_price": "S0"},
+        {
+            "symbol": "instrument_name",
+            "right": "type",
+            "strike": "strike",
+            "expiry": "expiry_date",
+            "bid": "bid_btc",
+            "ask": "ask_btc",
+            "mark": "market_price_btc",
+            "open_interest": "open_interest",
+            "iv": "mark_iv",
+            "underlying_price": "S0",
+        },
         capture="t_years",
     ),
     DeribitLayout(
         "book_summary",
         frozenset({"instrument_name", "creation_timestamp", "mark_price", "bid_price"}),
-        {"symbol": "instrument_name", "right": "option_type", "strike": "strike_price",
-         "expiry": "expire_date", "bid": "bid_price", "ask": "ask_price", "last": "last",
-         "mark": "mark_price", "open_interest": "open_interest", "volume": "volume",
-         "iv": "mark_iv", "underlying_price": "underlying_price",
-         "ts_event": "creation_timestamp"},
-        capture="max_ms:creation_timestamp", header_spot="estimated_delivery_price",
+        {
+            "symbol": "instrument_name",
+            "right": "option_type",
+            "strike": "strike_price",
+            "expiry": "expire_date",
+            "bid": "bid_price",
+            "ask": "ask_price",
+            "last": "last",
+            "mark": "mark_price",
+            "open_interest": "open_interest",
+            "volume": "volume",
+            "iv": "mark_iv",
+            "underlying_price": "underlying_price",
+            "ts_event": "creation_timestamp",
+        },
+        capture="max_ms:creation_timestamp",
+        header_spot="estimated_delivery_price",
     ),
     DeribitLayout(
         "usd_chain",
         frozenset({"Instrument", "Bid Price (USD)", "Ask Price (USD)"}),
-        {"symbol": "Instrument", "right": "Option Type", "strike": "Strike Price",
-         "expiry": "Expiration Date", "bid": "Bid Price (USD)", "ask": "Ask Price (USD)",
-         "last": "Last Price (USD)", "open_interest": "open_interest",
-         "volume": "total traded volume", "delta": "Delta", "gamma": "Gamma",
-         "theta": "Theta", "vega": "Vega"},
+        {
+            "symbol": "Instrument",
+            "right": "Option Type",
+            "strike": "Strike Price",
+            "expiry": "Expiration Date",
+            "bid": "Bid Price (USD)",
+            "ask": "Ask Price (USD)",
+            "last": "Last Price (USD)",
+            "open_interest": "open_interest",
+            "volume": "total traded volume",
+            "delta": "Delta",
+            "gamma": "Gamma",
+            "theta": "Theta",
+            "vega": "Vega",
+        },
         price_currency="USD",
     ),
 )
 
-NUMERIC_FIELDS = ("strike", "bid", "ask", "last", "mark", "open_interest", "volume", "iv",
-                  "underlying_price", "delta", "gamma", "theta", "vega")
+NUMERIC_FIELDS = (
+    "strike",
+    "bid",
+    "ask",
+    "last",
+    "mark",
+    "open_interest",
+    "volume",
+    "iv",
+    "underlying_price",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+)
 NON_NEGATIVE_FIELDS = ("bid", "ask", "last", "mark", "open_interest", "volume")
 
 
@@ -168,13 +234,13 @@ def _parse_expiry(cells: pd.Series) -> pd.Series:
         missing = parsed.isna()
         if not missing.any():
             break
-        parsed[missing] = pd.to_datetime(text[missing].str[:10].str.title(), format=layout,
-                                         errors="coerce")
+        parsed[missing] = pd.to_datetime(
+            text[missing].str[:10].str.title(), format=layout, errors="coerce"
+        )
     return parsed.dt.normalize()
 
 
-def _values(cells: pd.DataFrame, layout: DeribitLayout,
-            checks: RowChecks) -> dict[str, pd.Series]:
+def _values(cells: pd.DataFrame, layout: DeribitLayout, checks: RowChecks) -> dict[str, pd.Series]:
     values: dict[str, pd.Series] = {}
     for key in NUMERIC_FIELDS:
         column = layout.columns.get(key)
@@ -207,14 +273,20 @@ def _estimate_capture(text: TextFile, cells: pd.DataFrame, expiry_time: pd.Serie
     half = T_YEARS_HALF_STEP * T_YEARS_DAYS * day
     lower, upper = (center - half).max(), (center + half).min()
     if lower > upper:
-        raise text.error(None, "T_years",
-                         "T_years values bound no common capture instant; pass snapshot_time=")
+        raise text.error(
+            None, "T_years", "T_years values bound no common capture instant; pass snapshot_time="
+        )
     return (lower + (upper - lower) / 2).floor("s")
 
 
-def _capture_time(text: TextFile, cells: pd.DataFrame, layout: DeribitLayout,
-                  options: ReadOptions, expiry_time: pd.Series,
-                  ts_event: pd.Series) -> tuple[pd.Timestamp, list[str], list[str]]:
+def _capture_time(
+    text: TextFile,
+    cells: pd.DataFrame,
+    layout: DeribitLayout,
+    options: ReadOptions,
+    expiry_time: pd.Series,
+    ts_event: pd.Series,
+) -> tuple[pd.Timestamp, list[str], list[str]]:
     if options.snapshot_time is not None:
         return options.snapshot_time, [FLAG_SNAPSHOT_TIME_SUPPLIED], []
     if layout.capture.startswith("max_ms:"):
@@ -225,8 +297,11 @@ def _capture_time(text: TextFile, cells: pd.DataFrame, layout: DeribitLayout,
         stamp = _estimate_capture(text, cells, expiry_time)
         note = f"capture instant {stamp} estimated from T_years (+-158 s per row)"
         return stamp, [FLAG_SNAPSHOT_TIME_ESTIMATED], [note]
-    raise text.error(None, "snapshot_time",
-                     f"Deribit {layout.name} layout has no capture instant; pass snapshot_time=")
+    raise text.error(
+        None,
+        "snapshot_time",
+        f"Deribit {layout.name} layout has no capture instant; pass snapshot_time=",
+    )
 
 
 def read_deribit_chain(path: Path, options: ReadOptions) -> ParsedFile:
@@ -250,85 +325,122 @@ def read_deribit_chain(path: Path, options: ReadOptions) -> ParsedFile:
     checks = RowChecks(rows.line_numbers, text.raw_lines(rows.line_numbers))
     symbol_column = layout.columns["symbol"]
     symbols = parse_deribit_series(cells[symbol_column])
-    checks.refuse(~symbols["is_valid"], symbol_column,
-                  "not a Deribit option name: " + cells[symbol_column].astype("str"))
+    checks.refuse(
+        ~symbols["is_valid"],
+        symbol_column,
+        "not a Deribit option name: " + cells[symbol_column].astype("str"),
+    )
     valid = symbols["is_valid"]
     values = _values(cells, layout, checks)
     right_column = layout.columns.get("right")
     if right_column is not None and right_column in cells.columns:
         right = cells[right_column].astype("str").str.strip().str.upper().str[:1]
-        checks.refuse(valid & right.ne(symbols["option_right"]), right_column,
-                      "call/put differs from the instrument name")
-    checks.refuse(valid & (values["strike"] - symbols["strike"]).abs().gt(1e-6),
-                  layout.columns["strike"], "strike differs from the instrument name")
+        checks.refuse(
+            valid & right.ne(symbols["option_right"]),
+            right_column,
+            "call/put differs from the instrument name",
+        )
+    checks.refuse(
+        valid & (values["strike"] - symbols["strike"]).abs().gt(1e-6),
+        layout.columns["strike"],
+        "strike differs from the instrument name",
+    )
     expiry_column = layout.columns["expiry"]
     if expiry_column is not None and expiry_column in cells.columns:
         expiry = _parse_expiry(cells[expiry_column])
-        checks.refuse(valid & expiry.ne(pd.to_datetime(symbols["expiry"])), expiry_column,
-                      "expiry differs from the instrument name")
+        checks.refuse(
+            valid & expiry.ne(pd.to_datetime(symbols["expiry"])),
+            expiry_column,
+            "expiry differs from the instrument name",
+        )
     bid = values["bid"].where(values["bid"] > 0)
     ask = values["ask"].where(values["ask"] > 0)
     checks.refuse_bid_above_ask(bid, ask, layout.columns["bid"])
     checks.refuse_duplicates(symbols["contract_symbol"], "instrument")
     ts_column = layout.columns.get("ts_event")
-    ts_event = (pd.to_datetime(pd.to_numeric(cells[ts_column], errors="coerce"), unit="ms",
-                               utc=True)
-                if ts_column is not None else pd.Series(pd.NaT, index=cells.index,
-                                                        dtype="datetime64[ns, UTC]"))
+    ts_event = (
+        pd.to_datetime(pd.to_numeric(cells[ts_column], errors="coerce"), unit="ms", utc=True)
+        if ts_column is not None
+        else pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns, UTC]")
+    )
     expiry_time = pd.to_datetime(symbols["expiry"]).dt.tz_localize("UTC") + pd.Timedelta(hours=8)
     accepted = ~checks.refused
-    snapshot_time, flags, notes = _capture_time(text, cells[accepted], layout, options,
-                                                expiry_time[accepted], ts_event[accepted])
+    snapshot_time, flags, notes = _capture_time(
+        text, cells[accepted], layout, options, expiry_time[accepted], ts_event[accepted]
+    )
     created_column = layout.columns.get("created")
     if created_column is not None and created_column in cells.columns:
-        created = pd.to_datetime(pd.to_numeric(cells[created_column], errors="coerce"),
-                                 unit="ms", utc=True)
+        created = pd.to_datetime(
+            pd.to_numeric(cells[created_column], errors="coerce"), unit="ms", utc=True
+        )
         if bool((created[accepted] > snapshot_time).any()):
             flags.append(FLAG_CREATED_AFTER_SNAPSHOT)
     iv_scale = 0.01 if layout.iv_percent else 1.0
     settlement = symbols["settlement_currency"]
-    price_currency = settlement if layout.price_currency == "coin" else pd.Series(
-        "USD", index=cells.index)
-    chain = pd.DataFrame({
-        "underlying": symbols["currency"],
-        "contract_symbol": symbols["contract_symbol"],
-        "root": symbols["currency"],
-        "expiry": symbols["expiry"],
-        "strike": symbols["strike"],
-        "option_right": symbols["option_right"],
-        "bid": bid, "ask": ask,
-        "last": values["last"].where(values["last"] > 0),
-        "mark": values["mark"].where(values["mark"] > 0),
-        "volume": values["volume"],
-        "open_interest": values["open_interest"],
-        "vendor_iv": (values["iv"] * iv_scale).where(values["iv"] > 0),
-        "vendor_delta": values["delta"], "vendor_gamma": values["gamma"],
-        "vendor_vega": values["vega"], "vendor_theta": values["theta"],
-        "underlying_price": values["underlying_price"].where(values["underlying_price"] > 0),
-        "ts_event": ts_event,
-        "snapshot_time": snapshot_time,
-        "price_currency": price_currency,
-        "premium_currency": settlement,
-    })[accepted].reset_index(drop=True)
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: (row.line_number, row.field))
+    price_currency = (
+        settlement if layout.price_currency == "coin" else pd.Series("USD", index=cells.index)
+    )
+    chain = pd.DataFrame(
+        {
+            "underlying": symbols["currency"],
+            "contract_symbol": symbols["contract_symbol"],
+            "root": symbols["currency"],
+            "expiry": symbols["expiry"],
+            "strike": symbols["strike"],
+            "option_right": symbols["option_right"],
+            "bid": bid,
+            "ask": ask,
+            "last": values["last"].where(values["last"] > 0),
+            "mark": values["mark"].where(values["mark"] > 0),
+            "volume": values["volume"],
+            "open_interest": values["open_interest"],
+            "vendor_iv": (values["iv"] * iv_scale).where(values["iv"] > 0),
+            "vendor_delta": values["delta"],
+            "vendor_gamma": values["gamma"],
+            "vendor_vega": values["vega"],
+            "vendor_theta": values["theta"],
+            "underlying_price": values["underlying_price"].where(values["underlying_price"] > 0),
+            "ts_event": ts_event,
+            "snapshot_time": snapshot_time,
+            "price_currency": price_currency,
+            "premium_currency": settlement,
+        }
+    )[accepted].reset_index(drop=True)
+    quarantined = sorted(
+        [*rows.refused, *checks.quarantined()], key=lambda row: (row.line_number, row.field)
+    )
     if chain.empty:
         raise text.error(None, None, "every data row was refused")
     snapshots = [
-        SnapshotInfo(str(underlying), snapshot_time, snapshot_time.date(),
-                     header_spot=_median_spot(cells[accepted], layout, group.index),
-                     calendar=CRYPTO_CALENDAR, check_parity=False, flags=list(flags))
+        SnapshotInfo(
+            str(underlying),
+            snapshot_time,
+            snapshot_time.date(),
+            header_spot=_median_spot(cells[accepted], layout, group.index),
+            calendar=CRYPTO_CALENDAR,
+            check_parity=False,
+            flags=list(flags),
+        )
         for underlying, group in chain.groupby("underlying", sort=True)
     ]
     parsed_tables, chain_notes = assemble_chain(
-        chain.loc[:, [*CHAIN_COLUMNS, "snapshot_time"]], snapshots,
-        source=f"{FORMAT}:{layout.name}", source_file=path.name,
-        price_currency=chain["price_currency"], premium_currency=chain["premium_currency"],
-        multiplier=CRYPTO_OPTION_MULTIPLIER, any_quarantined=bool(quarantined),
+        chain.loc[:, [*CHAIN_COLUMNS, "snapshot_time"]],
+        snapshots,
+        source=f"{FORMAT}:{layout.name}",
+        source_file=path.name,
+        price_currency=chain["price_currency"],
+        premium_currency=chain["premium_currency"],
+        multiplier=CRYPTO_OPTION_MULTIPLIER,
+        any_quarantined=bool(quarantined),
     )
-    return ParsedFile(path=path, file_format=FORMAT, tables=parsed_tables,
-                      rows_read=rows.rows_read, quarantined=quarantined,
-                      notes=[*text.notes, *notes, *chain_notes])
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables=parsed_tables,
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=[*text.notes, *notes, *chain_notes],
+    )
 
 
 def _median_spot(cells: pd.DataFrame, layout: DeribitLayout, positions: pd.Index) -> float | None:

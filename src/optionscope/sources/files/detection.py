@@ -74,18 +74,23 @@ def _bar_format(head: TextFile, names: list[str]) -> str:
     try:
         columns = bar_columns(head, names)
     except FileFormatError as error:
-        raise head.error(1, None, "unknown format: not a Cboe, OptionsDX, Deribit or yfinance "
-                         "chain, and not OHLCV bars (no date/open/high/low/close/volume "
-                         "columns)") from error
-    rows = [split_csv_line(line) for line in head.lines[1:SAMPLE_ROWS + 1] if line.strip()]
+        raise head.error(
+            1,
+            None,
+            "unknown format: not a Cboe, OptionsDX, Deribit or yfinance "
+            "chain, and not OHLCV bars (no date/open/high/low/close/volume "
+            "columns)",
+        ) from error
+    rows = [split_csv_line(line) for line in head.lines[1 : SAMPLE_ROWS + 1] if line.strip()]
     rows = [row for row in rows if len(row) == len(names)]
     if not rows:
         raise head.error(2, None, "no data rows to tell daily from one-minute bars")
     sample = pd.DataFrame(rows, columns=names)
     ticker_column = find_column(names, *TICKER_COLUMNS)
     if ticker_column is not None and is_osi(str(sample[ticker_column].iloc[0])):
-        raise head.error(2, ticker_column,
-                         "bars of option contracts (OSI symbols) are not a supported format")
+        raise head.error(
+            2, ticker_column, "bars of option contracts (OSI symbols) are not a supported format"
+        )
     stamps = sample[columns.time].astype("str").str.strip()
     if stamps.str.slice(11, 19).nunique() <= 1:
         return "ohlcv_daily"
@@ -95,6 +100,8 @@ def _bar_format(head: TextFile, names: list[str]) -> str:
     if not gaps.empty and float(gaps.mode().iloc[0]) == 60.0:
         return "ohlcv_1min"
     spacing = f"{float(gaps.mode().iloc[0]):g} s" if not gaps.empty else "unknown"
-    raise head.error(None, columns.time,
-                     f"intraday bars spaced {spacing}: only daily and one-minute bars are "
-                     "supported")
+    raise head.error(
+        None,
+        columns.time,
+        f"intraday bars spaced {spacing}: only daily and one-minute bars are supported",
+    )

@@ -13,17 +13,62 @@ import pandas as pd
 
 NAME_WORDS: frozenset[str] = frozenset(
     {
-        "alphavantage", "av", "yf", "yfinance", "yahoo", "adjusted", "unadjusted", "daily",
-        "intraday", "min", "minute", "1min", "ohlcv", "eod", "optionsdx", "chain", "chains",
-        "full", "calls", "puts", "options", "option", "data", "quotedata", "ext", "hours",
-        "sparse", "like", "es", "bars", "commit", "dl", "asof", "exp", "csv", "txt",
-        "lumibot", "pinn", "dsh", "the", "and", "raw", "clean", "history", "prices",
+        "alphavantage",
+        "av",
+        "yf",
+        "yfinance",
+        "yahoo",
+        "adjusted",
+        "unadjusted",
+        "daily",
+        "intraday",
+        "min",
+        "minute",
+        "1min",
+        "ohlcv",
+        "eod",
+        "optionsdx",
+        "chain",
+        "chains",
+        "full",
+        "calls",
+        "puts",
+        "options",
+        "option",
+        "data",
+        "quotedata",
+        "ext",
+        "hours",
+        "sparse",
+        "like",
+        "es",
+        "bars",
+        "commit",
+        "dl",
+        "asof",
+        "exp",
+        "csv",
+        "txt",
+        "lumibot",
+        "pinn",
+        "dsh",
+        "the",
+        "and",
+        "raw",
+        "clean",
+        "history",
+        "prices",
     }
 )
 """Lower-case words in file names that are never tickers."""
 
-TICKER_ALIASES: dict[str, str] = {"BTCUSD": "BTC", "ETHUSD": "ETH", "BTCUSDT": "BTC",
-                                  "ETHUSDT": "ETH", "XBTUSD": "BTC"}
+TICKER_ALIASES: dict[str, str] = {
+    "BTCUSD": "BTC",
+    "ETHUSD": "ETH",
+    "BTCUSDT": "BTC",
+    "ETHUSDT": "ETH",
+    "XBTUSD": "BTC",
+}
 """File-name spellings of crypto pairs, mapped to the underlying ticker."""
 
 _INSTANT = re.compile(
@@ -42,7 +87,8 @@ def ticker_from_file_name(path: Path | str) -> str | None:
     """
     tokens = [token for token in re.split(r"[_\-.\s]+", Path(path).stem) if token]
     candidates = [
-        token for token in tokens
+        token
+        for token in tokens
         if re.fullmatch(r"[A-Za-z]{1,7}", token) and token.lower() not in NAME_WORDS
     ]
     upper = [token for token in candidates if token.isupper()]
@@ -73,8 +119,9 @@ def instant_from_file_name(path: Path | str) -> pd.Timestamp | None:
         digits = zone_text[1:].replace(":", "")
         zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     try:
-        stamp = pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute,
-                             second=second, tz=zone)
+        stamp = pd.Timestamp(
+            year=year, month=month, day=day, hour=hour, minute=minute, second=second, tz=zone
+        )
     except ValueError:
         return None
     return stamp.tz_convert("UTC")

@@ -39,8 +39,9 @@ class TextFile:
         positions: np.ndarray = np.asarray(line_numbers, dtype=np.int64) - 1
         return np.take(texts, positions)
 
-    def error(self, line_number: int | None, field_name: str | None,
-              message: str) -> FileFormatError:
+    def error(
+        self, line_number: int | None, field_name: str | None, message: str
+    ) -> FileFormatError:
         """Return a FileFormatError about this file (to raise)."""
         return FileFormatError(self.path, line_number, field_name, message)
 
@@ -83,8 +84,9 @@ def read_text_file(path: Path | str) -> TextFile:
     lines = text.split("\n")
     if ends_with_newline:
         lines.pop()
-    return TextFile(file_path, [line.removesuffix("\r") for line in lines], ends_with_newline,
-                    notes)
+    return TextFile(
+        file_path, [line.removesuffix("\r") for line in lines], ends_with_newline, notes
+    )
 
 
 def split_csv_line(line: str, delimiter: str = ",") -> list[str]:

@@ -50,14 +50,14 @@ def _instants(stamps: pd.Series, calendar: str) -> pd.Series:
     aware = text.str.contains(_OFFSET, regex=True)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if aware.any():
-        result[aware] = pd.to_datetime(text[aware], utc=True, errors="coerce",
-                                       format="ISO8601")
+        result[aware] = pd.to_datetime(text[aware], utc=True, errors="coerce", format="ISO8601")
     naive = ~aware
     if naive.any():
         local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
         zone = "UTC" if calendar == CRYPTO_CALENDAR else NEW_YORK
-        result[naive] = local.dt.tz_localize(zone, ambiguous="NaT",
-                                             nonexistent="NaT").dt.tz_convert("UTC")
+        result[naive] = local.dt.tz_localize(
+            zone, ambiguous="NaT", nonexistent="NaT"
+        ).dt.tz_convert("UTC")
     return result
 
 
@@ -94,47 +94,61 @@ def read_ohlcv_1min(path: Path, options: ReadOptions) -> ParsedFile:
     refuse_missing_tickers(tickers, columns, checks)
     stamps = cells[columns.time].astype("str").str.strip()
     ts_start = _instants(stamps, calendar)
-    checks.refuse(ts_start.isna(), columns.time,
-                  "not a time (or not a valid local time): " + stamps)
+    checks.refuse(
+        ts_start.isna(), columns.time, "not a time (or not a valid local time): " + stamps
+    )
     spacing = typical_spacing_seconds(ts_start)
     if spacing is not None and spacing != BAR_SECONDS:
-        raise text.error(None, columns.time,
-                         f"typical bar spacing is {spacing:g} s, not {BAR_SECONDS} s")
+        raise text.error(
+            None, columns.time, f"typical bar spacing is {spacing:g} s, not {BAR_SECONDS} s"
+        )
     notes = list(text.notes)
     if calendar == XNYS and labels_bar_end(ts_start):
         ts_start = ts_start - pd.Timedelta(seconds=BAR_SECONDS)
         notes.append("bars stamped with their end minute (09:31-16:00); moved back 1 minute")
     if calendar == XNYS:
         local_day = ts_start.dt.tz_convert(NEW_YORK).dt.date
-        outside = ts_start.notna() & ((local_day < CALENDAR_FIRST_SESSION)
-                                      | (local_day > CALENDAR_LAST_DATE))
-        checks.refuse(outside, columns.time, "outside the XNYS calendar range "
-                      f"{CALENDAR_FIRST_SESSION}..{CALENDAR_LAST_DATE}")
+        outside = ts_start.notna() & (
+            (local_day < CALENDAR_FIRST_SESSION) | (local_day > CALENDAR_LAST_DATE)
+        )
+        checks.refuse(
+            outside,
+            columns.time,
+            f"outside the XNYS calendar range {CALENDAR_FIRST_SESSION}..{CALENDAR_LAST_DATE}",
+        )
         ts_start = ts_start.mask(outside)
     placeholder = pd.Timestamp("2000-01-03 15:00", tz="UTC")  # for refused rows only
     sessions = bar_sessions_of(ts_start.fillna(placeholder), calendar)
     off_session = ts_start.notna().to_numpy() & ~sessions["is_session_day"].to_numpy()
-    checks.refuse(off_session, columns.time,
-                  "not an XNYS session: " + sessions["session_date"].astype("str"))
+    checks.refuse(
+        off_session, columns.time, "not an XNYS session: " + sessions["session_date"].astype("str")
+    )
     values = bar_values(cells, columns, checks)
     checks.refuse_duplicates(pd.DataFrame({"ticker": tickers, "ts": ts_start}), "bar")
     accepted = ~checks.refused
     if not accepted.any():
         raise FileFormatError(path, None, None, "every data row was refused")
-    frame = pd.DataFrame({
-        "ticker": tickers,
-        "ts_start": ts_start,
-        "session_date": sessions["session_date"],
-        **{key: values[key] for key in ("open", "high", "low", "close", "volume")},
-        "is_regular_session": sessions["is_regular_session"],
-        "source": FORMAT,
-    })[accepted]
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: (row.line_number, row.field))
+    frame = pd.DataFrame(
+        {
+            "ticker": tickers,
+            "ts_start": ts_start,
+            "session_date": sessions["session_date"],
+            **{key: values[key] for key in ("open", "high", "low", "close", "volume")},
+            "is_regular_session": sessions["is_regular_session"],
+            "source": FORMAT,
+        }
+    )[accepted]
+    quarantined = sorted(
+        [*rows.refused, *checks.quarantined()], key=lambda row: (row.line_number, row.field)
+    )
     if np.any(off_session):
         days = sorted(set(sessions.loc[off_session, "session_date"].astype("str")))
-        notes.append(f"{int(off_session.sum())} bars on non-sessions {', '.join(days)} "
-                     "quarantined")
-    return ParsedFile(path=path, file_format=FORMAT,
-                      tables={tables.OHLCV_INTRADAY.name: conform(frame, tables.OHLCV_INTRADAY)},
-                      rows_read=rows.rows_read, quarantined=quarantined, notes=notes)
+        notes.append(f"{int(off_session.sum())} bars on non-sessions {', '.join(days)} quarantined")
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables={tables.OHLCV_INTRADAY.name: conform(frame, tables.OHLCV_INTRADAY)},
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=notes,
+    )

@@ -46,8 +46,9 @@ FORMAT = "ohlcv_daily"
 _TZ_STAMP = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:?\d{2}|Z)$"
 
 
-def adjustment_layout(text: TextFile, names: list[str], tickers: pd.Series,
-                      stamps: pd.Series) -> tuple[str, bool]:
+def adjustment_layout(
+    text: TextFile, names: list[str], tickers: pd.Series, stamps: pd.Series
+) -> tuple[str, bool]:
     """Return the layout name and whether its prices are split/dividend adjusted.
 
     Raises:
@@ -64,8 +65,9 @@ def adjustment_layout(text: TextFile, names: list[str], tickers: pd.Series,
         return "yfinance_auto_adjusted", True
     if len(stamps) and stamps.str.strip().str.fullmatch(_TZ_STAMP).all():
         return "yfinance_history", True
-    raise text.error(1, "is_adjusted",
-                     "unknown daily layout: cannot tell whether prices are adjusted")
+    raise text.error(
+        1, "is_adjusted", "unknown daily layout: cannot tell whether prices are adjusted"
+    )
 
 
 def read_ohlcv_daily(path: Path, options: ReadOptions) -> ParsedFile:
@@ -87,8 +89,11 @@ def read_ohlcv_daily(path: Path, options: ReadOptions) -> ParsedFile:
     stamps = cells[columns.time].astype("str").str.strip()
     times_of_day = stamps.str.slice(11, 19)
     if times_of_day.nunique() > 1:
-        raise text.error(int(rows.line_numbers[0]), columns.time,
-                         "timestamps have several times of day: not daily bars")
+        raise text.error(
+            int(rows.line_numbers[0]),
+            columns.time,
+            "timestamps have several times of day: not daily bars",
+        )
     tickers = bar_tickers(text, cells, columns, options)
     layout, is_adjusted = adjustment_layout(text, names, tickers, stamps)
     checks = RowChecks(rows.line_numbers, text.raw_lines(rows.line_numbers))
@@ -96,26 +101,37 @@ def read_ohlcv_daily(path: Path, options: ReadOptions) -> ParsedFile:
     dates = pd.to_datetime(stamps.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     checks.refuse(dates.isna(), columns.time, "not a date: " + stamps)
     calendars = tickers.map(
-        lambda name: CRYPTO_CALENDAR if classify_ticker(name) is AssetClass.CRYPTO else XNYS)
+        lambda name: CRYPTO_CALENDAR if classify_ticker(name) is AssetClass.CRYPTO else XNYS
+    )
     listed = calendars.eq(XNYS).to_numpy()
     sessions = session_mask(dates.dt.date, XNYS)
-    checks.refuse(listed & dates.notna().to_numpy() & ~sessions, columns.time,
-                  "not an XNYS session: " + stamps.str.slice(0, 10))
+    checks.refuse(
+        listed & dates.notna().to_numpy() & ~sessions,
+        columns.time,
+        "not an XNYS session: " + stamps.str.slice(0, 10),
+    )
     values = bar_values(cells, columns, checks)
     checks.refuse_duplicates(pd.DataFrame({"ticker": tickers, "date": dates}), "session")
     accepted = ~checks.refused
     if not accepted.any():
         raise FileFormatError(path, None, None, "every data row was refused")
-    frame = pd.DataFrame({
-        "ticker": tickers,
-        "session_date": dates.dt.date,
-        **{key: values[key] for key in ("open", "high", "low", "close", "volume")},
-        "is_adjusted": is_adjusted,
-        "source": f"{FORMAT}:{layout}",
-    })[accepted]
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: (row.line_number, row.field))
-    return ParsedFile(path=path, file_format=FORMAT,
-                      tables={tables.OHLCV_DAILY.name: conform(frame, tables.OHLCV_DAILY)},
-                      rows_read=rows.rows_read, quarantined=quarantined,
-                      notes=[*text.notes, f"layout {layout}: is_adjusted={is_adjusted}"])
+    frame = pd.DataFrame(
+        {
+            "ticker": tickers,
+            "session_date": dates.dt.date,
+            **{key: values[key] for key in ("open", "high", "low", "close", "volume")},
+            "is_adjusted": is_adjusted,
+            "source": f"{FORMAT}:{layout}",
+        }
+    )[accepted]
+    quarantined = sorted(
+        [*rows.refused, *checks.quarantined()], key=lambda row: (row.line_number, row.field)
+    )
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables={tables.OHLCV_DAILY.name: conform(frame, tables.OHLCV_DAILY)},
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=[*text.notes, f"layout {layout}: is_adjusted={is_adjusted}"],
+    )

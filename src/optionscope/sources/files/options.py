@@ -22,8 +22,9 @@ class ReadOptions:
     ticker: str | None = None
 
     @classmethod
-    def create(cls, snapshot_time: datetime | str | None = None,
-               ticker: str | None = None) -> ReadOptions:
+    def create(
+        cls, snapshot_time: datetime | str | None = None, ticker: str | None = None
+    ) -> ReadOptions:
         """Return options with `snapshot_time` as a UTC Timestamp and `ticker` upper-cased.
 
         Raises:

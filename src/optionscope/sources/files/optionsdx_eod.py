@@ -47,8 +47,17 @@ from optionscope.sources.files.rows import RowChecks, StringRows, parse_numbers,
 FORMAT = "optionsdx_eod"
 
 SHARED_COLUMNS: tuple[str, ...] = ("QUOTE_UNIXTIME", "UNDERLYING_LAST", "EXPIRE_DATE", "STRIKE")
-SIDE_COLUMNS: tuple[str, ...] = ("DELTA", "GAMMA", "VEGA", "THETA", "IV", "VOLUME", "LAST",
-                                 "BID", "ASK")
+SIDE_COLUMNS: tuple[str, ...] = (
+    "DELTA",
+    "GAMMA",
+    "VEGA",
+    "THETA",
+    "IV",
+    "VOLUME",
+    "LAST",
+    "BID",
+    "ASK",
+)
 """Per-side columns read (prefixed C_ / P_); RHO and SIZE are present but not stored."""
 
 NON_NEGATIVE: tuple[str, ...] = ("VOLUME", "LAST", "BID", "ASK")
@@ -66,18 +75,22 @@ def _check_columns(text: TextFile, names: list[str]) -> None:
             raise text.error(1, name, f"missing column [{name}]")
 
 
-def _side(rows: StringRows, checks: RowChecks, side: str, ticker: str,
-          shared: dict[str, pd.Series], shared_invalid: dict[str, pd.Series]) -> pd.DataFrame:
+def _side(
+    rows: StringRows,
+    checks: RowChecks,
+    side: str,
+    ticker: str,
+    shared: dict[str, pd.Series],
+    shared_invalid: dict[str, pd.Series],
+) -> pd.DataFrame:
     """Check one side of every line (refusals go to the shared `checks`); return its rows."""
     frame = rows.frame
     checks.field_prefix = "calls." if side == "C" else "puts."
     for column in ("QUOTE_UNIXTIME", "UNDERLYING_LAST", "STRIKE"):
         checks.refuse_invalid_numbers(frame[column], shared_invalid[column], column)
-        checks.refuse(shared[column].isna() & ~shared_invalid[column], column,
-                      f"missing {column}")
+        checks.refuse(shared[column].isna() & ~shared_invalid[column], column, f"missing {column}")
     expiry = shared["EXPIRE_DATE"]
-    checks.refuse(expiry.isna(), "EXPIRE_DATE",
-                  "not a date: " + frame["EXPIRE_DATE"].astype("str"))
+    checks.refuse(expiry.isna(), "EXPIRE_DATE", "not a date: " + frame["EXPIRE_DATE"].astype("str"))
     values: dict[str, pd.Series] = {}
     for column in SIDE_COLUMNS:
         cells = frame[f"{side}_{column}"]
@@ -94,32 +107,36 @@ def _side(rows: StringRows, checks: RowChecks, side: str, ticker: str,
     built = ticker + expiry.dt.strftime("%y%m%d").fillna("") + side + strike_digits
     symbols = parse_osi_series(pd.Series(np.where(checks.refused, "", built), index=frame.index))
     checks.refuse(~symbols["is_valid"], "STRIKE", "strike or expiry not representable in OSI")
-    checks.refuse_duplicates(pd.DataFrame({"time": shared["QUOTE_UNIXTIME"],
-                                           "symbol": symbols["contract_symbol"]}), "contract")
+    checks.refuse_duplicates(
+        pd.DataFrame({"time": shared["QUOTE_UNIXTIME"], "symbol": symbols["contract_symbol"]}),
+        "contract",
+    )
     iv = values["IV"].where(values["IV"] > 0)
     no_vol = iv.isna()
-    return pd.DataFrame({
-        "underlying": ticker,
-        "contract_symbol": symbols["contract_symbol"],
-        "root": symbols["root"],
-        "expiry": symbols["expiry"],
-        "strike": symbols["strike"],
-        "option_right": side,
-        "bid": bid,
-        "ask": ask,
-        "last": values["LAST"].where(values["LAST"] > 0),
-        "mark": np.nan,
-        "volume": values["VOLUME"],
-        "open_interest": np.nan,
-        "vendor_iv": iv,
-        "vendor_delta": values["DELTA"].mask(no_vol),
-        "vendor_gamma": values["GAMMA"].mask(no_vol),
-        "vendor_vega": values["VEGA"].mask(no_vol),
-        "vendor_theta": values["THETA"].mask(no_vol),
-        "underlying_price": shared["UNDERLYING_LAST"],
-        "ts_event": pd.NaT,
-        "snapshot_time": pd.to_datetime(shared["QUOTE_UNIXTIME"], unit="s", utc=True),
-    })
+    return pd.DataFrame(
+        {
+            "underlying": ticker,
+            "contract_symbol": symbols["contract_symbol"],
+            "root": symbols["root"],
+            "expiry": symbols["expiry"],
+            "strike": symbols["strike"],
+            "option_right": side,
+            "bid": bid,
+            "ask": ask,
+            "last": values["LAST"].where(values["LAST"] > 0),
+            "mark": np.nan,
+            "volume": values["VOLUME"],
+            "open_interest": np.nan,
+            "vendor_iv": iv,
+            "vendor_delta": values["DELTA"].mask(no_vol),
+            "vendor_gamma": values["GAMMA"].mask(no_vol),
+            "vendor_vega": values["VEGA"].mask(no_vol),
+            "vendor_theta": values["THETA"].mask(no_vol),
+            "underlying_price": shared["UNDERLYING_LAST"],
+            "ts_event": pd.NaT,
+            "snapshot_time": pd.to_datetime(shared["QUOTE_UNIXTIME"], unit="s", utc=True),
+        }
+    )
 
 
 def read_optionsdx_eod(path: Path, options: ReadOptions) -> ParsedFile:
@@ -144,32 +161,48 @@ def read_optionsdx_eod(path: Path, options: ReadOptions) -> ParsedFile:
     shared_invalid: dict[str, pd.Series] = {}
     for column in ("QUOTE_UNIXTIME", "UNDERLYING_LAST", "STRIKE"):
         shared[column], shared_invalid[column] = parse_numbers(rows.frame[column])
-    shared["EXPIRE_DATE"] = pd.to_datetime(rows.frame["EXPIRE_DATE"].astype("str").str.strip(),
-                                           format="%Y-%m-%d", errors="coerce")
+    shared["EXPIRE_DATE"] = pd.to_datetime(
+        rows.frame["EXPIRE_DATE"].astype("str").str.strip(), format="%Y-%m-%d", errors="coerce"
+    )
     checks = RowChecks(rows.line_numbers, text.raw_lines(rows.line_numbers))
     sides = [_side(rows, checks, side, ticker, shared, shared_invalid) for side in ("C", "P")]
     accepted = ~checks.refused
     if not accepted.any():
         raise text.error(None, None, "every data row was refused")
     chain = pd.concat([side[accepted] for side in sides], ignore_index=True)
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: row.line_number)
+    quarantined = sorted([*rows.refused, *checks.quarantined()], key=lambda row: row.line_number)
     flags = [FLAG_ROOT_ASSUMED] if classify_ticker(ticker) is AssetClass.INDEX else []
     snapshots = []
     for _, group in chain.groupby("snapshot_time", sort=True):
         stamp = pd.to_datetime(group["snapshot_time"], utc=True).min()
-        snapshots.append(SnapshotInfo(ticker, stamp, session_date_of(stamp),
-                                      header_spot=_first_positive(group["underlying_price"]),
-                                      flags=list(flags)))
+        snapshots.append(
+            SnapshotInfo(
+                ticker,
+                stamp,
+                session_date_of(stamp),
+                header_spot=_first_positive(group["underlying_price"]),
+                flags=list(flags),
+            )
+        )
     chain = chain.loc[:, [*CHAIN_COLUMNS, "snapshot_time"]]
     parsed_tables, notes = assemble_chain(
-        chain, snapshots, source=FORMAT, source_file=path.name, price_currency="USD",
-        premium_currency="USD", multiplier=describe_ticker(ticker).option_multiplier,
+        chain,
+        snapshots,
+        source=FORMAT,
+        source_file=path.name,
+        price_currency="USD",
+        premium_currency="USD",
+        multiplier=describe_ticker(ticker).option_multiplier,
         any_quarantined=bool(quarantined),
     )
-    return ParsedFile(path=path, file_format=FORMAT, tables=parsed_tables,
-                      rows_read=rows.rows_read, quarantined=quarantined,
-                      notes=[*text.notes, *notes])
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables=parsed_tables,
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=[*text.notes, *notes],
+    )
 
 
 def _first_positive(values: pd.Series) -> float | None:

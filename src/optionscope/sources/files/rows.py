@@ -60,13 +60,14 @@ def read_rows(text: TextFile, first_line: int, columns: Sequence[str]) -> String
         FileFormatError: No data rows, or the last line is cut short (no final newline and
             too few fields): a truncated file is refused whole.
     """
-    body = text.lines[first_line - 1:]
+    body = text.lines[first_line - 1 :]
     numbers = np.arange(first_line, first_line + len(body))
     all_lines = pd.Series(body, dtype=object)
     kept = ~all_lines.str.fullmatch(r"[,\s]*").fillna(value=True).to_numpy(dtype=bool)
     if not kept.any():
-        raise text.error(first_line - 1 if first_line > 1 else None, None,
-                         "no data rows after the header")
+        raise text.error(
+            first_line - 1 if first_line > 1 else None, None, "no data rows after the header"
+        )
     lines = all_lines[kept]
     line_numbers = numbers[kept]
     _refuse_truncated_tail(text, lines, line_numbers, len(columns))
@@ -79,30 +80,38 @@ def read_rows(text: TextFile, first_line: int, columns: Sequence[str]) -> String
     parsed_numbers = line_numbers[~odd_quotes]
     frame, bad_positions = _parse_cells(list(parsed_lines), columns)
     for position, actual in bad_positions:
-        refused.append(QuarantinedRow(
-            int(parsed_numbers[position]), "*",
-            f"expected {len(columns)} fields, found {actual}", parsed_lines.iloc[position],
-        ))
+        refused.append(
+            QuarantinedRow(
+                int(parsed_numbers[position]),
+                "*",
+                f"expected {len(columns)} fields, found {actual}",
+                parsed_lines.iloc[position],
+            )
+        )
     good = np.ones(len(parsed_numbers), dtype=bool)
     good[[position for position, _ in bad_positions]] = False
     refused.sort(key=lambda row: row.line_number)
     return StringRows(frame, parsed_numbers[good], int(kept.sum()), refused)
 
 
-def _refuse_truncated_tail(text: TextFile, lines: pd.Series, numbers: np.ndarray,
-                           width: int) -> None:
+def _refuse_truncated_tail(
+    text: TextFile, lines: pd.Series, numbers: np.ndarray, width: int
+) -> None:
     if text.ends_with_newline or not len(lines):
         return
     last = str(lines.iloc[-1])
     fields = last.count(",") + 1
     if fields < width or last.count('"') % 2 == 1:
-        raise text.error(int(numbers[-1]), None,
-                         f"file ends mid-row ({fields} of {width} fields, no final newline): "
-                         "truncated")
+        raise text.error(
+            int(numbers[-1]),
+            None,
+            f"file ends mid-row ({fields} of {width} fields, no final newline): truncated",
+        )
 
 
-def _parse_cells(lines: list[str], columns: Sequence[str]) -> tuple[pd.DataFrame,
-                                                                     list[tuple[int, int]]]:
+def _parse_cells(
+    lines: list[str], columns: Sequence[str]
+) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
     names = [f"c{index}" for index in range(len(columns))]
     if not lines:
         return pd.DataFrame({name: pd.Series(dtype="str") for name in columns}), []
@@ -117,11 +126,11 @@ def _parse_cells(lines: list[str], columns: Sequence[str]) -> tuple[pd.DataFrame
     table = pa_csv.read_csv(
         io.BytesIO("\n".join(lines).encode("utf-8") + b"\n"),
         read_options=pa_csv.ReadOptions(use_threads=False, column_names=names),
-        parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid,
-                                          ignore_empty_lines=False),
+        parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         ),
     )
     frame = table.to_pandas()
@@ -153,8 +162,12 @@ class RowChecks:
             a line that holds a call and a put); may be changed between checks.
     """
 
-    def __init__(self, line_numbers: np.ndarray, raw_lines: Sequence[str] | np.ndarray,
-                 field_prefix: str = "") -> None:
+    def __init__(
+        self,
+        line_numbers: np.ndarray,
+        raw_lines: Sequence[str] | np.ndarray,
+        field_prefix: str = "",
+    ) -> None:
         self.line_numbers = np.asarray(line_numbers)
         self.raw_lines = np.asarray(raw_lines, dtype=object)
         self.field_prefix = field_prefix
@@ -166,8 +179,9 @@ class RowChecks:
         """Return a boolean mask of the rows refused so far."""
         return pd.notna(self._field)
 
-    def refuse(self, mask: pd.Series | np.ndarray, field_name: str,
-               reasons: str | pd.Series) -> None:
+    def refuse(
+        self, mask: pd.Series | np.ndarray, field_name: str, reasons: str | pd.Series
+    ) -> None:
         """Refuse rows where `mask` holds, unless an earlier check already refused them.
 
         Args:
@@ -184,8 +198,7 @@ class RowChecks:
         else:
             self._reason[chosen] = np.asarray(reasons, dtype=object)[chosen]
 
-    def refuse_invalid_numbers(self, cells: pd.Series, invalid: pd.Series,
-                               field_name: str) -> None:
+    def refuse_invalid_numbers(self, cells: pd.Series, invalid: pd.Series, field_name: str) -> None:
         """Refuse rows whose cell is not a number, quoting the cell."""
         mask = invalid.to_numpy(dtype=bool)
         if mask.any():
@@ -206,8 +219,9 @@ class RowChecks:
         mask = (bid > ask).fillna(value=False).to_numpy(dtype=bool)
         if mask.any():
             reasons = pd.Series(np.full(len(mask), "", dtype=object))
-            reasons[mask] = [f"bid {b:g} > ask {a:g}"
-                             for b, a in zip(bid[mask], ask[mask], strict=True)]
+            reasons[mask] = [
+                f"bid {b:g} > ask {a:g}" for b, a in zip(bid[mask], ask[mask], strict=True)
+            ]
             self.refuse(mask, field_name, reasons)
 
     def refuse_duplicates(self, keys: pd.Series | pd.DataFrame, what: str) -> None:
@@ -223,20 +237,29 @@ class RowChecks:
         if not repeated_subset.any():
             return
         group = subset.groupby(list(subset.columns), sort=False, dropna=False).ngroup()
-        first_line = pd.Series(self.line_numbers[candidates]).groupby(
-            group.to_numpy()).transform("first").to_numpy()
+        first_line = (
+            pd.Series(self.line_numbers[candidates])
+            .groupby(group.to_numpy())
+            .transform("first")
+            .to_numpy()
+        )
         repeated = np.zeros(len(frame), dtype=bool)
         repeated[candidates[repeated_subset]] = True
         reasons = pd.Series(np.full(len(frame), "", dtype=object))
-        reasons[repeated] = [f"duplicate {what} (first on line {int(line)})"
-                             for line in first_line[repeated_subset]]
+        reasons[repeated] = [
+            f"duplicate {what} (first on line {int(line)})" for line in first_line[repeated_subset]
+        ]
         self.refuse(repeated, "*", reasons)
 
     def quarantined(self) -> list[QuarantinedRow]:
         """Return one QuarantinedRow per refused row, in row order."""
         positions = np.flatnonzero(self.refused)
         return [
-            QuarantinedRow(int(self.line_numbers[i]), str(self._field[i]), str(self._reason[i]),
-                           str(self.raw_lines[i]))
+            QuarantinedRow(
+                int(self.line_numbers[i]),
+                str(self._field[i]),
+                str(self._reason[i]),
+                str(self.raw_lines[i]),
+            )
             for i in positions
         ]

@@ -68,29 +68,38 @@ FLAG_LAST_TRADE_AFTER_SNAPSHOT = "last_trade_after_snapshot_time"
 CAPTURE_COLUMNS = ("downloaded_at_utc", "downloaded_at", "fetched_at_utc", "snapshot_time")
 SPOT_COLUMNS = ("S", "spot", "spot_price", "underlyingPrice", "underlying_price")
 NUMBER_COLUMNS = {
-    "bid": ("bid",), "ask": ("ask",), "last": ("lastPrice",), "volume": ("volume",),
-    "open_interest": ("openInterest",), "vendor_iv": ("impliedVolatility",),
+    "bid": ("bid",),
+    "ask": ("ask",),
+    "last": ("lastPrice",),
+    "volume": ("volume",),
+    "open_interest": ("openInterest",),
+    "vendor_iv": ("impliedVolatility",),
     "spot": SPOT_COLUMNS,
 }
 REQUIRED = ("bid", "ask", "vendor_iv")
 
 
-def _capture_time(text: TextFile, cells: pd.DataFrame, names: list[str],
-                  options: ReadOptions) -> tuple[pd.Series, list[str]]:
+def _capture_time(
+    text: TextFile, cells: pd.DataFrame, names: list[str], options: ReadOptions
+) -> tuple[pd.Series, list[str]]:
     if options.snapshot_time is not None:
         return pd.Series(options.snapshot_time, index=cells.index), [FLAG_SNAPSHOT_TIME_SUPPLIED]
     column = find_column(names, *CAPTURE_COLUMNS)
     if column is not None:
-        stamps = pd.to_datetime(cells[column].astype("str").str.strip(), utc=True,
-                                errors="coerce", format="ISO8601")
+        stamps = pd.to_datetime(
+            cells[column].astype("str").str.strip(), utc=True, errors="coerce", format="ISO8601"
+        )
         if stamps.notna().any():
             return stamps, []
     from_name = instant_from_file_name(text.path)
     if from_name is not None:
         return pd.Series(from_name, index=cells.index), [FLAG_SNAPSHOT_TIME_FROM_FILE_NAME]
-    raise text.error(None, "snapshot_time",
-                     "no capture instant: no downloaded_at_utc column and no ISO time with UTC "
-                     "offset in the file name; pass snapshot_time=")
+    raise text.error(
+        None,
+        "snapshot_time",
+        "no capture instant: no downloaded_at_utc column and no ISO time with UTC "
+        "offset in the file name; pass snapshot_time=",
+    )
 
 
 def _tickers(cells: pd.Series) -> pd.Series:
@@ -98,8 +107,9 @@ def _tickers(cells: pd.Series) -> pd.Series:
     return cells.astype("str").str.strip().str.upper().str.removeprefix("^")
 
 
-def _symbols(cells: pd.DataFrame, names: list[str], checks: RowChecks,
-             text: TextFile) -> tuple[pd.DataFrame, bool]:
+def _symbols(
+    cells: pd.DataFrame, names: list[str], checks: RowChecks, text: TextFile
+) -> tuple[pd.DataFrame, bool]:
     symbol_column = find_column(names, "contractSymbol")
     ticker_column = find_column(names, "ticker", "underlying")
     right_column = find_column(names, "option_type", "type", "optionType")
@@ -108,46 +118,75 @@ def _symbols(cells: pd.DataFrame, names: list[str], checks: RowChecks,
     right = None
     if right_column is not None:
         right = cells[right_column].astype("str").str.strip().str.upper().str[:1]
-        checks.refuse(~right.isin(["C", "P"]), right_column,
-                      "not call/put: " + cells[right_column].astype("str"))
-    strike, strike_bad = (parse_numbers(cells[strike_column]) if strike_column is not None
-                          else (None, None))
+        checks.refuse(
+            ~right.isin(["C", "P"]),
+            right_column,
+            "not call/put: " + cells[right_column].astype("str"),
+        )
+    strike, strike_bad = (
+        parse_numbers(cells[strike_column]) if strike_column is not None else (None, None)
+    )
     if strike_column is not None and strike is not None and strike_bad is not None:
         checks.refuse_invalid_numbers(cells[strike_column], strike_bad, strike_column)
     expiry = None
     if expiry_column is not None:
-        expiry = pd.to_datetime(cells[expiry_column].astype("str").str.strip().str[:10],
-                                format="%Y-%m-%d", errors="coerce")
-        checks.refuse(expiry.isna(), expiry_column,
-                      "not a date: " + cells[expiry_column].astype("str"))
+        expiry = pd.to_datetime(
+            cells[expiry_column].astype("str").str.strip().str[:10],
+            format="%Y-%m-%d",
+            errors="coerce",
+        )
+        checks.refuse(
+            expiry.isna(), expiry_column, "not a date: " + cells[expiry_column].astype("str")
+        )
     if symbol_column is not None:
         symbols = parse_osi_series(cells[symbol_column])
-        checks.refuse(~symbols["is_valid"], symbol_column,
-                      "not an OSI symbol: " + cells[symbol_column].astype("str"))
+        checks.refuse(
+            ~symbols["is_valid"],
+            symbol_column,
+            "not an OSI symbol: " + cells[symbol_column].astype("str"),
+        )
         valid = symbols["is_valid"]
         if right is not None:
-            checks.refuse(valid & right.ne(symbols["option_right"]), right_column or "type",
-                          "call/put differs from the symbol")
+            checks.refuse(
+                valid & right.ne(symbols["option_right"]),
+                right_column or "type",
+                "call/put differs from the symbol",
+            )
         if strike is not None:
-            checks.refuse(valid & (strike - symbols["strike"]).abs().gt(1e-6),
-                          strike_column or "strike", "strike differs from the symbol")
+            checks.refuse(
+                valid & (strike - symbols["strike"]).abs().gt(1e-6),
+                strike_column or "strike",
+                "strike differs from the symbol",
+            )
         if expiry is not None:
-            checks.refuse(valid & pd.to_datetime(symbols["expiry"]).ne(expiry),
-                          expiry_column or "expiry", "expiry differs from the symbol")
+            checks.refuse(
+                valid & pd.to_datetime(symbols["expiry"]).ne(expiry),
+                expiry_column or "expiry",
+                "expiry differs from the symbol",
+            )
         from_root = symbols["root"].map(underlying_of_root, na_action="ignore")
         if ticker_column is None:
             return symbols.assign(underlying=from_root), False
         underlying = _tickers(cells[ticker_column])
-        checks.refuse(valid & from_root.ne(underlying), symbol_column,
-                      "symbol root is not an option on " + underlying)
+        checks.refuse(
+            valid & from_root.ne(underlying),
+            symbol_column,
+            "symbol root is not an option on " + underlying,
+        )
         return symbols.assign(underlying=underlying), False
     if ticker_column is None or right is None or expiry is None or strike is None:
-        raise text.error(1, "contractSymbol",
-                         "no contractSymbol column and not all of ticker, type, expiration, "
-                         "strike to build one")
+        raise text.error(
+            1,
+            "contractSymbol",
+            "no contractSymbol column and not all of ticker, type, expiration, strike to build one",
+        )
     ticker = _tickers(cells[ticker_column])
-    built = (ticker + expiry.dt.strftime("%y%m%d").fillna("000000") + right
-             + (strike * 1000).round().fillna(0).astype("int64").astype("str").str.zfill(8))
+    built = (
+        ticker
+        + expiry.dt.strftime("%y%m%d").fillna("000000")
+        + right
+        + (strike * 1000).round().fillna(0).astype("int64").astype("str").str.zfill(8)
+    )
     symbols = parse_osi_series(built.where(~checks.refused, ""))
     checks.refuse(~symbols["is_valid"], ticker_column, "cannot form an OSI symbol")
     return symbols.assign(underlying=ticker), True
@@ -176,8 +215,11 @@ def read_yfinance_chain(path: Path, options: ReadOptions) -> ParsedFile:
     checks = RowChecks(rows.line_numbers, text.raw_lines(rows.line_numbers))
     symbols, root_assumed = _symbols(cells, names, checks, text)
     snapshot_time, flags = _capture_time(text, cells, names, options)
-    checks.refuse(snapshot_time.isna(), find_column(names, *CAPTURE_COLUMNS) or "snapshot_time",
-                  "not an instant")
+    checks.refuse(
+        snapshot_time.isna(),
+        find_column(names, *CAPTURE_COLUMNS) or "snapshot_time",
+        "not an instant",
+    )
     values: dict[str, pd.Series] = {}
     for key, column in columns.items():
         if column is None:
@@ -190,31 +232,44 @@ def read_yfinance_chain(path: Path, options: ReadOptions) -> ParsedFile:
     bid = values["bid"].where(values["bid"] > 0)
     ask = values["ask"].where(values["ask"] > 0)
     checks.refuse_bid_above_ask(bid, ask, columns["bid"] or "bid")
-    checks.refuse_duplicates(pd.DataFrame({"underlying": symbols["underlying"],
-                                           "symbol": symbols["contract_symbol"],
-                                           "time": snapshot_time}), "contract")
+    checks.refuse_duplicates(
+        pd.DataFrame(
+            {
+                "underlying": symbols["underlying"],
+                "symbol": symbols["contract_symbol"],
+                "time": snapshot_time,
+            }
+        ),
+        "contract",
+    )
     iv = values["vendor_iv"]
-    chain = pd.DataFrame({
-        "underlying": symbols["underlying"],
-        "contract_symbol": symbols["contract_symbol"],
-        "root": symbols["root"],
-        "expiry": symbols["expiry"],
-        "strike": symbols["strike"],
-        "option_right": symbols["option_right"],
-        "bid": bid, "ask": ask,
-        "last": values["last"].where(values["last"] > 0),
-        "mark": np.nan,
-        "volume": values["volume"],
-        "open_interest": values["open_interest"],
-        "vendor_iv": iv.where(iv > YAHOO_NO_IV),
-        "vendor_delta": np.nan, "vendor_gamma": np.nan, "vendor_vega": np.nan,
-        "vendor_theta": np.nan,
-        "underlying_price": values["spot"].where(values["spot"] > 0),
-        "ts_event": pd.NaT,
-        "snapshot_time": snapshot_time,
-    })[~checks.refused].reset_index(drop=True)
-    quarantined = sorted([*rows.refused, *checks.quarantined()],
-                         key=lambda row: (row.line_number, row.field))
+    chain = pd.DataFrame(
+        {
+            "underlying": symbols["underlying"],
+            "contract_symbol": symbols["contract_symbol"],
+            "root": symbols["root"],
+            "expiry": symbols["expiry"],
+            "strike": symbols["strike"],
+            "option_right": symbols["option_right"],
+            "bid": bid,
+            "ask": ask,
+            "last": values["last"].where(values["last"] > 0),
+            "mark": np.nan,
+            "volume": values["volume"],
+            "open_interest": values["open_interest"],
+            "vendor_iv": iv.where(iv > YAHOO_NO_IV),
+            "vendor_delta": np.nan,
+            "vendor_gamma": np.nan,
+            "vendor_vega": np.nan,
+            "vendor_theta": np.nan,
+            "underlying_price": values["spot"].where(values["spot"] > 0),
+            "ts_event": pd.NaT,
+            "snapshot_time": snapshot_time,
+        }
+    )[~checks.refused].reset_index(drop=True)
+    quarantined = sorted(
+        [*rows.refused, *checks.quarantined()], key=lambda row: (row.line_number, row.field)
+    )
     if chain.empty:
         raise text.error(None, None, "every data row was refused")
     last_trade = _last_trade_times(cells, names)[~checks.refused].reset_index(drop=True)
@@ -227,20 +282,36 @@ def read_yfinance_chain(path: Path, options: ReadOptions) -> ParsedFile:
         if bool((last_trade[group.index] > stamp).any()):
             snapshot_flags.append(FLAG_LAST_TRADE_AFTER_SNAPSHOT)
         spot = group["underlying_price"].dropna()
-        snapshots.append(SnapshotInfo(
-            str(underlying), stamp, session_date_of(stamp),
-            header_spot=float(spot.iloc[0]) if len(spot) else None, flags=snapshot_flags,
-        ))
-    multipliers = {info.underlying: describe_ticker(info.underlying).option_multiplier
-                   for info in snapshots}
+        snapshots.append(
+            SnapshotInfo(
+                str(underlying),
+                stamp,
+                session_date_of(stamp),
+                header_spot=float(spot.iloc[0]) if len(spot) else None,
+                flags=snapshot_flags,
+            )
+        )
+    multipliers = {
+        info.underlying: describe_ticker(info.underlying).option_multiplier for info in snapshots
+    }
     parsed_tables, notes = assemble_chain(
-        chain.loc[:, [*CHAIN_COLUMNS, "snapshot_time"]], snapshots, source=FORMAT,
-        source_file=path.name, price_currency="USD", premium_currency="USD",
-        multiplier=max(multipliers.values()), any_quarantined=bool(quarantined),
+        chain.loc[:, [*CHAIN_COLUMNS, "snapshot_time"]],
+        snapshots,
+        source=FORMAT,
+        source_file=path.name,
+        price_currency="USD",
+        premium_currency="USD",
+        multiplier=max(multipliers.values()),
+        any_quarantined=bool(quarantined),
     )
-    return ParsedFile(path=path, file_format=FORMAT, tables=parsed_tables,
-                      rows_read=rows.rows_read, quarantined=quarantined,
-                      notes=[*text.notes, *notes])
+    return ParsedFile(
+        path=path,
+        file_format=FORMAT,
+        tables=parsed_tables,
+        rows_read=rows.rows_read,
+        quarantined=quarantined,
+        notes=[*text.notes, *notes],
+    )
 
 
 def _last_trade_times(cells: pd.DataFrame, names: list[str]) -> pd.Series:
@@ -248,5 +319,6 @@ def _last_trade_times(cells: pd.DataFrame, names: list[str]) -> pd.Series:
     if column is None:
         return pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns, UTC]")
     # yfinance writes UTC; older versions without the offset.
-    return pd.to_datetime(cells[column].astype("str").str.strip(), utc=True, errors="coerce",
-                          format="ISO8601")
+    return pd.to_datetime(
+        cells[column].astype("str").str.strip(), utc=True, errors="coerce", format="ISO8601"
+    )
