@@ -89,4 +89,4 @@ def test_the_market_report_shows_technicals_hv_and_the_iv_term_structure(tmp_pat
     marks = [shape.x0 for shape in figure.layout.shapes]
     assert 670.0 in marks  # the primary call wall is marked
     assert 655.0 in marks  # and the primary put wall
-    assert any(abs(x - 665.355) < 0.01 for x in marks)  # and the gamma flip
+    assert any(abs(x - 667.864) < 0.01 for x in marks)  # and the gamma flip

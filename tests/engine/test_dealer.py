@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from optionscope.app import sample_files
+from optionscope.domain import tables
 from optionscope.engine import RunMode, RunRequest, run_metrics
 from optionscope.ingest.service import ingest_paths
 from optionscope.metrics.dealer import TYPED_COLUMNS, DealerParams
@@ -39,7 +40,9 @@ def test_the_dealer_row_of_a_real_spy_chain(store: Store) -> None:
     row = rows.iloc[0]
     assert row["as_of"] == CHAIN_DAY
     assert row["status"] == "ok"
-    assert row["spot_source"] == "ohlcv_daily.close"
+    # The spot the quotes imply, not the (dividend-adjusted) close of 656.11.
+    assert row["spot_source"] == "chain_snapshots.parity_spot"
+    assert row["spot"] == pytest.approx(658.585, abs=1e-9)
     assert row["oi_stale_sessions"] == 1  # captured after the close
     assert row["primary_call_wall"] == 670.0
     assert row["primary_put_wall"] == 655.0
@@ -60,7 +63,7 @@ def test_the_dealer_row_of_a_real_spy_chain(store: Store) -> None:
     assert headline["confidence"] == row["confidence"]
     assert headline["dealer_position"] == row["dealer_position"]
     assert headline["model_version"] == row["dealer_model_version"] == "dealer-default-1.0.0"
-    assert payload["context"]["spot_source"] == "ohlcv_daily.close"
+    assert payload["context"]["spot_source"] == "chain_snapshots.parity_spot"
     assert payload["context"]["adv_dollars"] == pytest.approx(row["adv_dollars"])
 
     snapshots = store.read(dealer.DAILY_SNAPSHOTS, where={"ticker": "SPY"})
@@ -76,8 +79,25 @@ def test_the_dealer_row_of_a_real_spy_chain(store: Store) -> None:
     assert store.read(dealer.DAILY_SNAPSHOTS).equals(snapshots)
 
 
-def test_a_chain_without_bars_completes_as_invalid(store: Store) -> None:
+def test_a_chain_without_bars_uses_the_spot_its_quotes_imply(store: Store) -> None:
     ingest_paths(store, [sample("SPY_quotedata_2025-09-25")])
+
+    summary = run_metrics(
+        store, FAMILIES, RunRequest(RunMode.BATCH, tickers=("SPY",), as_of=CHAIN_DAY)
+    )
+    row = store.read(dealer.SCHEMA, where={"ticker": "SPY"}).iloc[0]
+
+    assert summary.soft_failed == 0
+    assert row["spot_source"] == "chain_snapshots.parity_spot"
+    assert row["primary_call_wall"] == 670.0
+    assert math.isnan(row["adv_dollars"])  # no bars: no ADV$, so no DGPI
+    assert math.isnan(row["dgpi"])
+
+
+def test_a_chain_without_any_spot_completes_as_invalid(store: Store) -> None:
+    ingest_paths(store, [sample("SPY_quotedata_2025-09-25")])
+    snapshot = store.read(tables.CHAIN_SNAPSHOTS, where={"underlying": "SPY"})
+    store.upsert(tables.CHAIN_SNAPSHOTS, snapshot.assign(parity_spot=math.nan))
 
     summary = run_metrics(
         store, FAMILIES, RunRequest(RunMode.BATCH, tickers=("SPY",), as_of=CHAIN_DAY)

@@ -95,6 +95,7 @@ def spy_chain() -> pd.DataFrame:
         parsed.tables["option_contracts"], on="contract_symbol"
     )
     chain["session_date"] = snapshot["session_date"]
+    chain["parity_spot"] = snapshot["parity_spot"]
     columns = [
         "session_date",
         "snapshot_time",
@@ -109,5 +110,6 @@ def spy_chain() -> pd.DataFrame:
         "volume",
         "vendor_iv",
         "vendor_gamma",
+        "parity_spot",
     ]
     return chain.loc[:, columns].sort_values("contract_symbol", ignore_index=True)

@@ -54,6 +54,7 @@ CHAIN_FRAME_COLUMNS: tuple[str, ...] = (
     "volume",
     "vendor_iv",
     "vendor_gamma",
+    "parity_spot",
 )
 
 
@@ -299,6 +300,11 @@ def _read_chains(
         :, ["contract_symbol", "expiry", "settlement_time", "strike", "option_right"]
     ]
     joined = quotes.merge(terms, on="contract_symbol", how="inner", validate="many_to_one")
+    spots = store.read(
+        tables.CHAIN_SNAPSHOTS,
+        where={"underlying": tickers, "snapshot_time": [i.to_pydatetime() for i in instants]},
+    ).loc[:, ["underlying", "snapshot_time", "parity_spot"]]
+    joined = joined.merge(spots, on=["underlying", "snapshot_time"], how="left")
     session_of = pd.DataFrame(
         [
             (ticker, instant, day)

@@ -2,8 +2,12 @@
 
 Per as-of session ``d`` (formulas in `metrics.dealer` and docs/research/dealer-metrics.md):
 
-1. Spot ``S`` = ``ohlcv_daily.close`` of ``d`` (or the family's spot override, recorded as
-   ``spot_source = override``); no bar and no override: ``S`` is missing.
+1. Spot ``S``, recorded in ``spot_source``: the family's spot override if set; else the spot
+   the snapshot's own quotes imply (``chain_snapshots.parity_spot``: put-call parity at the
+   nearest expiry), because GEX (``S^2``), the flip and the wall distances must use the spot
+   the quotes were priced off, and a vendor's daily close may be split/dividend adjusted or
+   stale against after-hours quotes; else ``ohlcv_daily.close`` of ``d``; none of them:
+   ``S`` is missing.
 2. Market context from the bars up to ``d``: ADV$ = mean of close·volume over the 20
    sessions ending at ``d``; ATR-14 = mean true range over the 14 sessions ending at ``d``
    (simple mean, so the value depends on 15 bars only); each NULL when a bar of its window is
@@ -60,6 +64,7 @@ BAR_LOOKBACK_SESSIONS = max(ADV_SESSIONS - 1, ATR_SESSIONS)
 """ADV$ needs the 20 sessions ending at ``d``; ATR-14 needs 15 bars (14 true ranges)."""
 
 SPOT_SOURCE_CLOSE = "ohlcv_daily.close"
+SPOT_SOURCE_PARITY = "chain_snapshots.parity_spot"
 SPOT_SOURCE_OVERRIDE = "override"
 NO_CHAIN = "no_chain_snapshot"
 DEALER_INVALID = "dealer_invalid"
@@ -85,7 +90,7 @@ METRICS: tuple[Column, ...] = (
     Column("absolute_gamma_strike", _F, nullable=True, doc="Strike with the most unsigned gamma."),
     Column("net_to_gross", _F, nullable=True, doc="net_gex / total_gex."),
     Column("confidence_score", _F, nullable=True, doc="Confidence score in [0, 1]."),
-    Column("spot", _F, nullable=True, doc="Spot used: session close or the override."),
+    Column("spot", _F, nullable=True, doc="Spot used (see spot_source)."),
 )
 OTHER: tuple[Column, ...] = (
     Column("call_walls", _T, nullable=True, doc="JSON array of call wall strikes, primary first."),
@@ -118,7 +123,12 @@ OTHER: tuple[Column, ...] = (
         nullable=True,
         doc="Chain snapshot used (the session's latest; NULL when none).",
     ),
-    Column("spot_source", _T, nullable=True, doc="ohlcv_daily.close or override (NULL: none)."),
+    Column(
+        "spot_source",
+        _T,
+        nullable=True,
+        doc="override, chain_snapshots.parity_spot or ohlcv_daily.close (NULL: none).",
+    ),
     Column("adv_dollars", _F, nullable=True, doc="Mean close*volume, 20 sessions ending at as_of."),
     Column("atr_14", _F, nullable=True, doc="Mean true range, 14 sessions ending at as_of."),
     Column(
@@ -162,6 +172,14 @@ DAILY_SNAPSHOTS = TableSpec(
 """Written with the family's rows, in the same transaction, for sessions with a snapshot."""
 
 
+def _parity_spot(found: tuple[datetime, pd.DataFrame] | None) -> float | None:
+    """Return the chain's parity spot (one value per snapshot), None when unknown."""
+    if found is None or "parity_spot" not in found[1] or found[1].empty:
+        return None
+    value = float(found[1]["parity_spot"].iloc[0])
+    return value if math.isfinite(value) else None
+
+
 def daily_snapshot_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Return the `DAILY_SNAPSHOTS` rows of the family's table rows (sessions with a chain)."""
     kept = rows[rows["chain_snapshot_time"].notna()]
@@ -189,14 +207,24 @@ def _window_values(bars: SessionBars, day: date, size: int) -> tuple[int, int] |
     return bounds
 
 
-def market_context(bars: SessionBars, day: date, spot_override: float | None) -> _Context:
-    """Return spot, ADV$ and ATR-14 of session `day` from the bars up to it."""
+def market_context(
+    bars: SessionBars,
+    day: date,
+    spot_override: float | None,
+    parity_spot: float | None = None,
+) -> _Context:
+    """Return spot, ADV$ and ATR-14 of session `day` from the bars up to it.
+
+    Spot: `spot_override`, else `parity_spot` (the snapshot's quotes), else the session close.
+    """
     index = bars.bar_index(day)
     close = bars.values["close"]
     spot: float | None = None
     source: str | None = None
     if spot_override is not None:
         spot, source = float(spot_override), SPOT_SOURCE_OVERRIDE
+    elif parity_spot is not None and math.isfinite(parity_spot) and parity_spot > 0.0:
+        spot, source = float(parity_spot), SPOT_SOURCE_PARITY
     elif index is not None and math.isfinite(close[index]) and close[index] > 0.0:
         spot, source = float(close[index]), SPOT_SOURCE_CLOSE
     adv: float | None = None
@@ -276,7 +304,11 @@ def make_family(
             "spot_override": spot_override,
             "adv_sessions": ADV_SESSIONS,
             "atr_sessions": ATR_SESSIONS,
-            "spot_source": SPOT_SOURCE_OVERRIDE if spot_override is not None else SPOT_SOURCE_CLOSE,
+            "spot_precedence": (
+                [SPOT_SOURCE_OVERRIDE]
+                if spot_override is not None
+                else [SPOT_SOURCE_PARITY, SPOT_SOURCE_CLOSE]
+            ),
             "valuation_time": "snapshot instant, or the session close if captured after it",
             "open_interest_staleness": "1 session when captured at or after the close, else 0",
         }
@@ -289,8 +321,8 @@ def make_family(
         values = {name: np.full(len(dates), np.nan) for name in METRIC_NAMES}
         other: dict[str, list[object]] = {column.name: [] for column in OTHER}
         for row, day in enumerate(dates):
-            context = market_context(bars, day, spot_override)
             found = chains.get(day)
+            context = market_context(bars, day, spot_override, _parity_spot(found))
             stale: int | None = None
             if found is None:
                 chain: pd.DataFrame = pd.DataFrame()
