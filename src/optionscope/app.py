@@ -102,7 +102,14 @@ def compute_dealer_metrics(
             "(docs/metrics/dealer.md); add --dry-run"
         )
     family = dealer_family.make_family(params, spot_override=spot_override)
-    return run_metrics(store, (family,), request, observer=observer)
+    overrides = sorted({*params.overrides, *dealer_family.dealer_overrides(params)})
+    if spot_override is not None:
+        overrides.append("spot_override")
+    header = {
+        "dealer parameters": {**params.to_dict(), "spot_override": spot_override},
+        "overrides": ", ".join(overrides) or "none",
+    }
+    return run_metrics(store, (family,), request, observer=observer, header=header)
 
 
 def add_to_watchlist(

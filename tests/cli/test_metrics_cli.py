@@ -106,3 +106,34 @@ def test_metrics_dealer_writes_defaults_and_keeps_overrides_to_dry_runs(db: str)
     assert dry.exit_code == 0, dry.output
     assert "overrides min_volume, spot_override" in dry.output
     assert "660.0000" in dry.output
+
+
+def test_metrics_dealer_snapshot_instant_selects_it_or_names_what_is_missing(db: str) -> None:
+    base = ["metrics", "dealer", "--ticker", "SPY", "--dry-run", "--db", db]
+
+    exact = runner.invoke(app, [*base, "--snapshot-time", "2025-09-26T01:05Z"])
+    missing = runner.invoke(app, [*base, "--snapshot-time", "2025-09-25T20:00Z"])
+    naive = runner.invoke(app, [*base, "--snapshot-time", "2025-09-25T20:00"])
+
+    assert exact.exit_code == 0, exact.output
+    assert "row statuses: ok 1" in exact.output
+    assert missing.exit_code == 2
+    assert "no chain snapshot of SPY at 2025-09-25T20:00:00+00:00" in missing.output
+    assert naive.exit_code == 2
+    assert "needs a timezone" in naive.output
+
+
+def test_metrics_dealer_seed_compat_mode_is_a_dry_run(db: str) -> None:
+    base = ["metrics", "dealer", "--ticker", "SPY", "--snapshot-time", "2025-09-25", "--db", db]
+
+    dry = runner.invoke(app, [*base, "--mode", "seed_compat", "--dry-run"])
+    refused = runner.invoke(app, [*base, "--mode", "seed_compat"])
+    unknown = runner.invoke(app, [*base, "--mode", "seed", "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert "overrides mode" in dry.output
+    assert "dealer: 1 row(s) computed (not written)" in dry.output
+    assert refused.exit_code == 2
+    assert "dry run only" in refused.output
+    assert unknown.exit_code == 2
+    assert "--mode must be one of default, seed_compat" in unknown.output

@@ -10,7 +10,7 @@ import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import typer
@@ -29,7 +29,7 @@ from optionscope.cli.console import console, make_progress
 from optionscope.cli.options import DB_OPTION
 from optionscope.engine import PlanError, RunMode, RunPlan, RunRequest, RunSummary, TickerOutcome
 from optionscope.metrics.catalog import UnknownFamilyError
-from optionscope.metrics.dealer import DealerParams
+from optionscope.metrics.dealer import DealerMode, DealerParams
 
 app = typer.Typer(help="Compute and inspect metric families.", no_args_is_help=True)
 
@@ -245,11 +245,11 @@ def list_families() -> None:
     console.print(table)
 
 
-def parse_snapshot_time(value: str | None) -> date | None:
-    """Return the New York session of `--snapshot-time` (a date or an ISO instant).
+def parse_snapshot_time(value: str | None) -> date | datetime | None:
+    """Return `--snapshot-time`: a session date, or a tz-aware instant (UTC).
 
     Raises:
-        typer.BadParameter: The value is neither.
+        typer.BadParameter: The value is neither, or an instant without a timezone.
     """
     if value is None:
         return None
@@ -258,10 +258,11 @@ def parse_snapshot_time(value: str | None) -> date | None:
     except ValueError as error:
         raise typer.BadParameter(f"--snapshot-time: not a date or instant: {value!r}") from error
     if stamp.tzinfo is None:
-        if stamp == stamp.normalize():
+        if stamp == stamp.normalize() and "T" not in value and ":" not in value:
             return stamp.date()
         raise typer.BadParameter("--snapshot-time needs a timezone (e.g. 2025-09-25T21:05Z)")
-    return stamp.tz_convert("America/New_York").date()
+    instant: datetime = stamp.tz_convert("UTC").to_pydatetime()
+    return instant
 
 
 @app.command("dealer")
@@ -272,8 +273,15 @@ def dealer_command(
     snapshot_time: str | None = typer.Option(
         None,
         "--snapshot-time",
-        help="Session (YYYY-MM-DD) or instant of the snapshot; the session's latest snapshot "
-        "is used. Default: the latest session with data.",
+        help="Session (YYYY-MM-DD: its latest snapshot) or exact snapshot instant with a "
+        "timezone (e.g. 2025-09-26T01:05Z: that snapshot; an error names any ticker without "
+        "one). Default: the latest session with data.",
+    ),
+    mode: str = typer.Option(
+        "default",
+        "--mode",
+        help="Definitions: 'default', or 'seed_compat' (the seed story's exact definitions, "
+        "opposite sign included; dry run only; docs/metrics/dealer.md).",
     ),
     max_dte_days: int = typer.Option(90, "--max-dte-days", help="Drop expiries further out."),
     min_open_interest: float = typer.Option(
@@ -297,7 +305,13 @@ def dealer_command(
     with --dry-run, since stored rows are keyed by model version (docs/metrics/dealer.md).
     """
     set_log_level(log_level)
-    given = {
+    try:
+        chosen_mode = DealerMode(mode)
+    except ValueError as error:
+        choices = ", ".join(str(m) for m in DealerMode)
+        raise typer.BadParameter(f"--mode must be one of {choices}, not {mode!r}") from error
+    given: dict[str, object] = {
+        "mode": chosen_mode,
         "max_dte_days": max_dte_days,
         "min_open_interest": min_open_interest,
         "min_volume": min_volume,
@@ -312,13 +326,12 @@ def dealer_command(
         raise typer.BadParameter(str(error)) from error
     shown = [*overrides, *(["spot_override"] if spot_override is not None else [])]
     console.print(f"dealer parameters: overrides {', '.join(shown) if shown else 'none'}")
-    logging.getLogger(__name__).info(
-        "dealer run: parameters %s, overrides %s", params.to_dict(), shown
-    )
+    selected = parse_snapshot_time(snapshot_time)
     request = RunRequest(
         mode=RunMode.BATCH,
         tickers=tuple(t.upper() for t in tickers) if tickers else None,
-        as_of=parse_snapshot_time(snapshot_time),
+        as_of=selected if not isinstance(selected, datetime) else None,
+        snapshot_time=selected if isinstance(selected, datetime) else None,
         families=("dealer",),
         dry_run=dry_run,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -115,6 +115,7 @@ def load_chunk(
     plans: Sequence[TickerPlan],
     existing_tables: set[str],
     computed_history: HistoryCache | None = None,
+    snapshot_time: datetime | None = None,
 ) -> dict[str, TickerData]:
     """Return the loaded inputs of every ticker of `plans` that has as-of sessions.
 
@@ -126,6 +127,8 @@ def load_chunk(
         computed_history: Rows this run already computed, (family, ticker) -> rows; used
             like stored rows (and before them), so a dry run or a later date chunk does not
             recompute what an earlier chunk of the run did.
+        snapshot_time: The snapshot instant of the as-of sessions instead of their latest
+            (`RunRequest.snapshot_time`; the planner checked it exists).
     """
     active = [plan for plan in plans if plan.as_of_dates]
     if not active:
@@ -151,6 +154,11 @@ def load_chunk(
         _load_bars(store, data, bar_starts, last)
     if _needs(families, Dataset.OPTION_CHAINS) or any(f.history for f in families):
         snapshots = _select_snapshots(store, tickers, min(starts.values()), last)
+        if snapshot_time is not None:
+            instant = pd.Timestamp(snapshot_time).tz_convert("UTC")
+            for p in active:
+                by_session = snapshots.setdefault(p.ticker, {})
+                by_session.update(dict.fromkeys(p.as_of_dates, instant))
         wanted = _wanted_snapshots(
             store, families, data, snapshots, existing_tables, computed_history or {}
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import pandas as pd
@@ -59,6 +59,9 @@ class RunRequest:
         event_sessions: Sessions an event computes.
         chunk_sessions: Sessions per work unit (a ticker's sessions are computed in date
             chunks of this size, in date order).
+        snapshot_time: Batch only: the chain snapshot instant (tz-aware) to compute instead
+            of the session's latest; the session is that snapshot's. Every ticker must have
+            a snapshot at exactly that instant.
     """
 
     mode: RunMode
@@ -70,6 +73,7 @@ class RunRequest:
     dry_run: bool = False
     event_sessions: int = DEFAULT_EVENT_SESSIONS
     chunk_sessions: int = DEFAULT_CHUNK_SESSIONS
+    snapshot_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +185,11 @@ def plan_run(store: Store, request: RunRequest) -> RunPlan:
 
     Raises:
         PlanError: The request is inconsistent (a range without both ends, an event without
-            tickers, a range that ends before it starts).
+            tickers, a range that ends before it starts, a snapshot instant outside a batch
+            or one that a ticker has no snapshot at).
     """
+    if request.snapshot_time is not None and request.mode is not RunMode.BATCH:
+        raise PlanError("a snapshot instant (--snapshot-time) selects one batch session")
     tickers = request.tickers if request.tickers is not None else watchlist(store)
     tickers = tuple(dict.fromkeys(t.strip().upper() for t in tickers))
     calendars = ticker_calendars(store, tickers) if tickers else {}
@@ -200,11 +207,56 @@ def plan_run(store: Store, request: RunRequest) -> RunPlan:
         ]
     else:
         as_of = request.as_of
+        if request.snapshot_time is not None:
+            as_of = _snapshot_session(store, tickers, request.snapshot_time, as_of)
         if as_of is None and tickers:
             spans = data_spans(store, tickers)
             as_of = max((last for _, last in spans.values()), default=None)
         plans = [_batch_plan(t, calendars[t], as_of) for t in tickers]
     return RunPlan(request=request, tickers=tuple(plans))
+
+
+def _snapshot_session(
+    store: Store, tickers: Sequence[str], instant: datetime, as_of: date | None
+) -> date:
+    """Return the session of the snapshots at `instant`; every ticker must have one."""
+    if instant.tzinfo is None:
+        raise PlanError(f"snapshot instant {instant} needs a timezone")
+    stamp = pd.Timestamp(instant).tz_convert("UTC")
+    found = store.read(
+        tables.CHAIN_SNAPSHOTS,
+        where={"underlying": list(tickers), "snapshot_time": stamp.to_pydatetime()},
+    )
+    sessions = dict(zip(found["underlying"], found["session_date"], strict=True))
+    for ticker in tickers:
+        if ticker not in sessions:
+            raise PlanError(_no_snapshot_message(store, ticker, stamp))
+    days = set(sessions.values())
+    if len(days) != 1 or (as_of is not None and as_of not in days):
+        raise PlanError(
+            f"the snapshots at {stamp.isoformat()} belong to session(s) "
+            f"{', '.join(sorted(map(str, days)))}, not one session{f' {as_of}' if as_of else ''}"
+        )
+    day: date = days.pop()
+    return day
+
+
+def _no_snapshot_message(store: Store, ticker: str, stamp: pd.Timestamp) -> str:
+    nearby = store.read(
+        tables.CHAIN_SNAPSHOTS,
+        where={
+            "underlying": ticker,
+            "snapshot_time": Between(
+                (stamp - pd.Timedelta(days=3)).to_pydatetime(),
+                (stamp + pd.Timedelta(days=3)).to_pydatetime(),
+            ),
+        },
+        order_by=["snapshot_time"],
+    )
+    shown = ", ".join(pd.Timestamp(t).isoformat() for t in nearby["snapshot_time"])
+    return f"no chain snapshot of {ticker} at {stamp.isoformat()}" + (
+        f" (stored within 3 days: {shown})" if shown else " (none stored within 3 days)"
+    )
 
 
 def _range_plan(ticker: str, calendar: str, span: tuple[date, date] | None) -> TickerPlan:

@@ -17,7 +17,10 @@ Algorithm:
    ``(ticker, as_of, model_version)``, so rerunning changes nothing and a crash loses at most
    one chunk. A family's companion tables (`CompanionTable`, e.g. the dealer JSON in
    ``daily_snapshots``) are upserted in the same transaction. A dry run writes nothing and
-   keeps the rows in the summary instead.
+   keeps the rows in the summary instead. A write that fails transiently
+   (`storage.TransientStoreError`) is retried after each of `WRITE_BACKOFF_SECONDS`; then the
+   chunk's tickers are written one by one (same retries) and a ticker whose write still fails
+   is soft-failed (outcome status ``failed``, error ``write: ...``); the batch goes on.
 5. Record the run in `metric_runs` (the only wall-clock timestamp) and return the summary.
 
 Rows depend only on the inputs of their own session windows, never on the mode, the chunking,
@@ -27,28 +30,40 @@ byte-identical rows for the same (ticker, session).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from optionscope.engine.load import HistoryCache, TickerData, load_chunk
 from optionscope.engine.outcome import RunObserver, RunSummary, TickerOutcome
-from optionscope.engine.plan import RunRequest, TickerPlan, plan_run
+from optionscope.engine.plan import RunPlan, RunRequest, TickerPlan, plan_run
 from optionscope.engine.rows import failed_rows, table_rows
 from optionscope.engine.runlog import METRIC_RUNS, Clock, utc_now
 from optionscope.metrics.catalog import select_families
 from optionscope.metrics.family import SOFT_FAILURES, MetricFamily, canonical_json
-from optionscope.storage import Store
+from optionscope.storage import Store, TransientStoreError
 
 logger = logging.getLogger(__name__)
 
 CHUNK_TICKERS = 50
 """Tickers loaded, computed and written together (bounds memory; one transaction each)."""
+
+WRITE_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+"""Waits before each retry of a write that failed transiently (`TransientStoreError`)."""
+
+Sleep = Callable[[float], None]
+
+HEARTBEAT_UNITS = 25
+"""An INFO progress line after every this many work units..."""
+HEARTBEAT_SECONDS = 60.0
+"""...and when this many seconds passed since the last one (checked as units finish)."""
 
 
 class SchemaDriftError(RuntimeError):
@@ -168,6 +183,9 @@ def run_metrics(
     observer: RunObserver | None = None,
     clock: Clock = utc_now,
     chunk_tickers: int = CHUNK_TICKERS,
+    sleep: Sleep = time.sleep,
+    timer: Callable[[], float] = time.monotonic,
+    header: Mapping[str, object] | None = None,
 ) -> RunSummary:
     """Compute the families of `catalog` named in `request` and upsert their rows.
 
@@ -178,6 +196,16 @@ def run_metrics(
         observer: Progress reporting (plan, then one call per work unit).
         clock: Wall clock of the run log (never used for metric values).
         chunk_tickers: Tickers per load/compute/write chunk.
+        sleep: Waits between write retries (tests pass a recorder).
+        timer: Monotonic seconds of the heartbeat log (never used for metric values).
+        header: More ``name: value`` pairs for the run header log line (e.g. the effective
+            parameters of a family and which of them are overrides).
+
+    Logging (logger ``optionscope.engine.run``): the run header once at INFO (mode, sessions,
+    families, tickers and `header`), an INFO heartbeat every `HEARTBEAT_UNITS` work units and
+    every `HEARTBEAT_SECONDS` (count and percent), WARNING per soft-failed computation or
+    retried write, and a final INFO summary (processed, succeeded, soft-failed, average
+    per-ticker and total duration).
 
     Returns:
         The run's summary; in a dry run its ``frames`` hold every computed row.
@@ -197,8 +225,9 @@ def run_metrics(
     summary = RunSummary(
         run_id=uuid.uuid4().hex, plan=plan, families=tuple(f.key for f in families)
     )
-    if observer is not None:
-        observer.on_run_planned(plan)
+    _log_header(summary, header or {})
+    observer = _Heartbeat(observer, timer)
+    observer.on_run_planned(plan)
     kept: dict[str, list[pd.DataFrame]] = {family.name: [] for family in families}
     by_ticker: dict[str, TickerOutcome] = {}
     history: HistoryCache = {}
@@ -206,7 +235,7 @@ def run_metrics(
     for units in plan.rounds():
         for offset in range(0, len(units), size):
             chunk = units[offset : offset + size]
-            context = _Chunk(store, families, existing, summary, kept, history, observer)
+            context = _Chunk(store, families, existing, summary, kept, history, observer, sleep)
             for outcome in _run_chunk(context, chunk):
                 known = by_ticker.get(outcome.ticker)
                 by_ticker[outcome.ticker] = outcome if known is None else known.merged(outcome)
@@ -219,7 +248,79 @@ def run_metrics(
     summary.seconds = time.perf_counter() - started
     if not request.dry_run:
         _record_run(store, summary, lambda: started_at, clock)
+    _log_summary(summary)
     return summary
+
+
+def _log_header(summary: RunSummary, header: Mapping[str, object]) -> None:
+    plan = summary.plan
+    request = plan.request
+    names = [ticker_plan.ticker for ticker_plan in plan.tickers]
+    first, last = plan.as_of_first, plan.as_of_last
+    sessions = "none" if first is None else (str(first) if first == last else f"{first}..{last}")
+    if request.snapshot_time is not None:
+        sessions += f" (snapshot {pd.Timestamp(request.snapshot_time).isoformat()})"
+    extra = "".join(f"; {name}: {value}" for name, value in header.items())
+    logger.info(
+        "metric run %s: mode %s%s; sessions %s; families %s; %d ticker(s): %s%s",
+        summary.run_id[:8],
+        request.mode,
+        " (dry run)" if request.dry_run else "",
+        sessions,
+        ", ".join(summary.families),
+        len(names),
+        ", ".join(names) or "none",
+        extra,
+    )
+
+
+def _log_summary(summary: RunSummary) -> None:
+    logger.info(
+        "metric run %s done: %d processed, %d succeeded, %d soft-failed, %d skipped; "
+        "%d rows computed, %d written; %.1f ms per ticker, %.2f s total",
+        summary.run_id[:8],
+        summary.processed,
+        summary.succeeded,
+        summary.soft_failed,
+        summary.skipped,
+        summary.rows_computed,
+        summary.rows_written,
+        summary.seconds_per_ticker * 1000,
+        summary.seconds,
+    )
+
+
+class _Heartbeat:
+    """A `RunObserver` that logs progress, then forwards to the caller's observer."""
+
+    def __init__(self, inner: RunObserver | None, timer: Callable[[], float]) -> None:
+        self._inner = inner
+        self._timer = timer
+        self._total = 0
+        self._done = 0
+        self._soft_failed = 0
+        self._last_beat = timer()
+
+    def on_run_planned(self, plan: RunPlan) -> None:
+        self._total = plan.units
+        if self._inner is not None:
+            self._inner.on_run_planned(plan)
+
+    def on_unit_done(self, outcome: TickerOutcome) -> None:
+        self._done += 1
+        self._soft_failed += outcome.soft_failed
+        now = self._timer()
+        if self._done % HEARTBEAT_UNITS == 0 or now - self._last_beat >= HEARTBEAT_SECONDS:
+            self._last_beat = now
+            logger.info(
+                "progress: %d/%d ticker units (%.0f%%), %d soft-failed so far",
+                self._done,
+                self._total,
+                100.0 * self._done / max(self._total, 1),
+                self._soft_failed,
+            )
+        if self._inner is not None:
+            self._inner.on_unit_done(outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +334,7 @@ class _Chunk:
     kept: dict[str, list[pd.DataFrame]]
     history: HistoryCache
     observer: RunObserver | None
+    sleep: Sleep
 
 
 def _remember_history(
@@ -257,9 +359,12 @@ def _remember_history(
 def _run_chunk(context: _Chunk, chunk: Sequence[TickerPlan]) -> list[TickerOutcome]:
     store, families, observer = context.store, context.families, context.observer
     started = time.perf_counter()
-    loaded = load_chunk(store, families, chunk, context.existing, context.history)
+    request = context.summary.plan.request
+    loaded = load_chunk(
+        store, families, chunk, context.existing, context.history, request.snapshot_time
+    )
     load_share = (time.perf_counter() - started) / max(len(loaded), 1)
-    written: dict[str, list[pd.DataFrame]] = {family.name: [] for family in families}
+    computed: list[tuple[int, dict[str, pd.DataFrame]]] = []
     outcomes = []
     for plan in chunk:
         data = loaded.get(plan.ticker)
@@ -275,14 +380,81 @@ def _run_chunk(context: _Chunk, chunk: Sequence[TickerPlan]) -> list[TickerOutco
         began = time.perf_counter()
         rows, errors = _compute_ticker(families, data)
         _remember_history(context.history, families, plan.ticker, rows)
-        for name, frame in rows.items():
-            written[name].append(frame)
+        computed.append((len(outcomes), rows))
         outcomes.append(_outcome(plan, rows, errors, time.perf_counter() - began + load_share))
         if observer is not None:
             observer.on_unit_done(outcomes[-1])
     if context.summary.plan.request.dry_run:
-        for name, frames in written.items():
-            context.kept[name].extend(frames)
+        for _, rows in computed:
+            for name, frame in rows.items():
+                context.kept[name].append(frame)
     else:
-        context.summary.rows_written += _write(store, families, written)
+        _write_chunk(context, computed, outcomes)
     return outcomes
+
+
+def _write_chunk(
+    context: _Chunk, computed: list[tuple[int, dict[str, pd.DataFrame]]],
+    outcomes: list[TickerOutcome],
+) -> None:  # fmt: skip
+    """Write the chunk in one transaction; on a transient failure, retry, then per ticker.
+
+    A ticker whose own write still fails after the retries is soft-failed (its outcome says
+    why); the other tickers of the chunk are written.
+    """
+    store, families = context.store, context.families
+    everything: dict[str, list[pd.DataFrame]] = {family.name: [] for family in families}
+    for _, rows in computed:
+        for name, frame in rows.items():
+            everything[name].append(frame)
+    try:
+        context.summary.rows_written += _retrying(
+            functools.partial(_write, store, families, everything), context.sleep, "chunk"
+        )
+    except TransientStoreError as error:
+        if len(computed) <= 1:
+            for index, _ in computed:
+                outcomes[index] = _write_failed(outcomes[index], str(error))
+            return
+        logger.warning("chunk write failed; writing its %d tickers one by one", len(computed))
+    else:
+        return
+    for index, rows in computed:
+        single = {name: [frame] for name, frame in rows.items()}
+        ticker = outcomes[index].ticker
+        try:
+            context.summary.rows_written += _retrying(
+                functools.partial(_write, store, families, single), context.sleep, ticker
+            )
+        except TransientStoreError as error:
+            outcomes[index] = _write_failed(outcomes[index], str(error))
+
+
+def _retrying(write: Callable[[], int], sleep: Sleep, what: str) -> int:
+    """Run `write`, retrying after each wait of `WRITE_BACKOFF_SECONDS` on a transient error."""
+    for attempt, wait in enumerate((*WRITE_BACKOFF_SECONDS, None), start=1):
+        try:
+            return write()
+        except TransientStoreError as error:
+            if wait is None:
+                logger.error("write of %s failed after %d attempts: %s", what, attempt, error)
+                raise
+            logger.warning(
+                "write of %s failed (attempt %d), retrying in %.1f s: %s",
+                what,
+                attempt,
+                wait,
+                error,
+            )
+            sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _write_failed(outcome: TickerOutcome, reason: str) -> TickerOutcome:
+    """Return `outcome` soft-failed because its rows could not be written."""
+    return dataclasses.replace(
+        outcome,
+        statuses=Counter({"failed": outcome.rows}),
+        soft_failed=True,
+        errors=(*outcome.errors, f"write: TransientStoreError: {reason}"),
+    )

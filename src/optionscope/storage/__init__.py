@@ -5,7 +5,7 @@ from optionscope.storage.duckdb_store import DuckDBStore
 from optionscope.storage.migrations import MigrationError
 from optionscope.storage.postgres_store import PostgresStore
 from optionscope.storage.rows import DuplicateKeyError, InvalidRowsError, Rows
-from optionscope.storage.sql_store import TransactionError
+from optionscope.storage.sql_store import TransactionError, TransientStoreError
 from optionscope.storage.store import (
     Between,
     OnConflict,
@@ -27,6 +27,7 @@ __all__ = [
     "StoreDescription",
     "Transaction",
     "TransactionError",
+    "TransientStoreError",
     "open_store",
     "redact_url",
     "resolve_target",

@@ -225,6 +225,12 @@ class DuckDBStore(SqlStore):
     def _partitioning(self) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         return "none", (), ()
 
+    def _is_transient(self, error: Exception) -> bool:
+        """I/O errors (file locked, disk) and write-write conflicts may pass on a retry."""
+        if isinstance(error, duckdb.IOException):
+            return True
+        return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+
     def _server_version(self) -> str:
         return f"DuckDB {duckdb.__version__}"
 

@@ -137,6 +137,10 @@ class PostgresStore(SqlStore):
             ),
         )
 
+    def _is_transient(self, error: Exception) -> bool:
+        """Connection losses, lock timeouts, deadlocks and serialization failures may pass."""
+        return isinstance(error, psycopg.OperationalError)
+
     def _server_version(self) -> str:
         return f"PostgreSQL {self._query('SHOW server_version')[0][0]}"
 

@@ -45,6 +45,15 @@ class TransactionError(RuntimeError):
     """A transaction was opened inside another, or used after it ended."""
 
 
+class TransientStoreError(RuntimeError):
+    """A write failed for a reason that may pass: a lost connection, a lock, a conflict.
+
+    The stores translate their driver's transient errors (psycopg ``OperationalError``,
+    DuckDB I/O errors and write conflicts) into this, so callers can retry without importing
+    a driver. The driver's error is the ``__cause__``.
+    """
+
+
 class SqlStore(ABC):
     """Shared implementation of `Store` over a single database connection.
 
@@ -98,6 +107,10 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _server_version(self) -> str: ...
+
+    def _is_transient(self, error: Exception) -> bool:  # noqa: ARG002 - backends override
+        """Return True when `error` (raised by the driver) may pass on a retry."""
+        return False
 
     @abstractmethod
     def _close_connection(self) -> None: ...
@@ -241,16 +254,25 @@ class SqlStore(ABC):
 
         Raises:
             TransactionError: A transaction is already open on this store.
+            TransientStoreError: The driver failed in a way that may pass (see
+                `TransientStoreError`); nothing was written.
         """
         self._require_no_transaction("transaction()")
-        with self._atomic():
-            transaction = SqlTransaction(self)
-            self._transaction = transaction
-            try:
-                yield transaction
-            finally:
-                transaction.ended = True
-                self._transaction = None
+        try:
+            with self._atomic():
+                transaction = SqlTransaction(self)
+                self._transaction = transaction
+                try:
+                    yield transaction
+                finally:
+                    transaction.ended = True
+                    self._transaction = None
+        except TransientStoreError:
+            raise
+        except Exception as error:
+            if self._is_transient(error):
+                raise TransientStoreError(f"{type(error).__name__}: {error}") from error
+            raise
 
     def read(
         self,

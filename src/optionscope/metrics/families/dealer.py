@@ -14,8 +14,10 @@ Per as-of session ``d`` (formulas in `metrics.dealer` and docs/research/dealer-m
    missing or invalid. Open-interest staleness: OCC open interest reflects the previous
    session's close, so a snapshot taken during session ``d`` has it as of the last close (0
    sessions) and one taken at or after ``d``'s close lags that close by 1 session.
-3. ``metrics.dealer.compute`` on the session's latest chain snapshot, valued at the snapshot
-   instant capped at the session close (like the volatility family), with those inputs.
+3. ``metrics.dealer.compute`` on the session's chain snapshot (the latest, unless the run
+   asked for an instant: `RunRequest.snapshot_time`; the engine loads only that one), valued
+   at the snapshot instant capped at the session close (like the volatility family), with
+   those inputs.
 4. Sessions without a snapshot, or whose inputs cannot support the metrics (missing spot,
    everything filtered, ...), still get a row: ``confidence = "invalid"``, the reasons in
    ``dealer_metrics_json`` and ``null_reasons_json``; a session with a chain whose result is
@@ -30,6 +32,7 @@ the default rows' key, so the CLI only computes them as a dry run (docs/metrics/
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +56,8 @@ from optionscope.metrics.family import (
 )
 from optionscope.metrics.implied import valuation_instant
 from optionscope.metrics.windows import NO_BAR, SessionBars
+
+logger = logging.getLogger(__name__)
 
 NAME = "dealer"
 VERSION = 1
@@ -121,7 +126,7 @@ OTHER: tuple[Column, ...] = (
         "chain_snapshot_time",
         LogicalType.TIMESTAMP,
         nullable=True,
-        doc="Chain snapshot used (the session's latest; NULL when none).",
+        doc="Chain snapshot used (the session's latest or the one asked for; NULL when none).",
     ),
     Column(
         "spot_source",
@@ -292,6 +297,24 @@ def _explain(book: ReasonBook, row: int, result: DealerMetrics, chain: bool) -> 
     book.explain(row, list(METRIC_NAMES), NOT_COMPUTABLE)
 
 
+def _log_result(
+    ticker: str, day: date, snapshot: datetime | None, spot_source: str | None,
+    result: DealerMetrics, typed: Mapping[str, object],
+) -> None:  # fmt: skip
+    """DEBUG: the filter counts and the intermediate metrics of one ticker-session."""
+    report = result.filters
+    if report is None:
+        steps = "no filters applied"
+    else:
+        removed = ", ".join(f"{step.name} -{step.removed}" for step in report.steps if step.enabled)
+        steps = f"{report.input_contracts} contracts, {removed} -> {report.eligible_contracts}"
+    logger.debug("dealer %s %s (snapshot %s): filters: %s", ticker, day, snapshot, steps)
+    shown = ("spot", "total_gex", "net_gex", "gamma_flip", "gex_slope", "dgpi",
+             "dealer_position", "confidence", "call_walls", "put_walls")  # fmt: skip
+    metrics = ", ".join(f"{name} {typed.get(name)}" for name in shown)
+    logger.debug("dealer %s %s: %s (spot source %s)", ticker, day, metrics, spot_source)
+
+
 def make_family(
     params: DealerParams | None = None, *, spot_override: float | None = None
 ) -> MetricFamily:
@@ -341,6 +364,8 @@ def make_family(
             result = dealer.compute(chain, spot=context.spot, as_of=as_of, params=params,
                                     context=market)  # fmt: skip
             typed = result.typed_row()
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_result(inputs.ticker, day, snapshot, context.spot_source, result, typed)
             for name in METRIC_NAMES:
                 value = typed[name]
                 values[name][row] = math.nan if value is None else float(value)
