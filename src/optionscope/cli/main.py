@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from optionscope.cli import db, demo, ingest, metrics, simulate, watchlist
+from optionscope.cli import backfill, db, demo, ingest, metrics, simulate, watchlist
 
 app = typer.Typer(
     help="optionscope: options market-structure and volatility analytics, offline-first.",
@@ -19,6 +19,7 @@ app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.add_typer(watchlist.app, name="watchlist")
 app.add_typer(metrics.app, name="metrics")
+app.add_typer(backfill.app, name="backfill")
 
 
 @app.callback()
