@@ -87,6 +87,7 @@ def spy_bars() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def spy_chain() -> pd.DataFrame:
     """The bundled 2025-09-25 SPY chain in the engine's chain frame."""
+    from optionscope.engine.load import CHAIN_FRAME_COLUMNS
     from optionscope.sources.files import read_file
 
     parsed = read_file(sample_path("SPY_quotedata_2025-09-25"))
@@ -96,20 +97,4 @@ def spy_chain() -> pd.DataFrame:
     )
     chain["session_date"] = snapshot["session_date"]
     chain["parity_spot"] = snapshot["parity_spot"]
-    columns = [
-        "session_date",
-        "snapshot_time",
-        "contract_symbol",
-        "expiry",
-        "settlement_time",
-        "strike",
-        "option_right",
-        "bid",
-        "ask",
-        "open_interest",
-        "volume",
-        "vendor_iv",
-        "vendor_gamma",
-        "parity_spot",
-    ]
-    return chain.loc[:, columns].sort_values("contract_symbol", ignore_index=True)
+    return chain.loc[:, list(CHAIN_FRAME_COLUMNS)].sort_values("contract_symbol", ignore_index=True)
