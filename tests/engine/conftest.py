@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,16 @@ from optionscope.domain.calendar import trading_sessions
 from optionscope.domain.instruments import tickers_frame
 from optionscope.sources.simulator import SimulationSpec, simulate_sessions
 from optionscope.storage import Store
+
+# The backfill tests name their catalogs by reference ("backfill_catalogs:flaky_catalog");
+# worker processes (the pool's forkserver, Dask's spawned workers) import them by name, so
+# this folder goes on the path here and, inherited through the environment, on theirs.
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    part for part in (HERE, os.environ.get("PYTHONPATH")) if part
+)
 
 INGESTED = pd.Timestamp("2024-03-01 00:00", tz="UTC")
 MARKET_START = date(2023, 1, 3)

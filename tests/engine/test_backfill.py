@@ -1,162 +1,309 @@
-"""The backfill ledger and the resumable foreground backfill, on both backends."""
+"""The backfill: planning (requested minus covered), one-transaction units, reruns, isolation
+of a failing family, cancel, and the serial, process-pool and Dask executors, on DuckDB files
+and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from optionscope.app import sample_files
+from optionscope.domain.tables import TableSpec
 from optionscope.engine.backfill import (
     UnitResult,
-    backfill_status,
+    cancel_backfill,
+    load_catalog_reference,
     plan_backfill,
     run_backfill,
+    unit_windows,
 )
-from optionscope.engine.ledger import BACKFILL_UNITS, read_units
-from optionscope.ingest.service import ingest_paths
-from optionscope.metrics.families import technical
-from optionscope.metrics.family import FamilyInputs, MetricFamily, family_table
-from optionscope.storage import Store
+from optionscope.engine.executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor
+from optionscope.engine.ledger import BACKFILL_JOBS, BACKFILL_UNITS, METRIC_COVERAGE, read_units
+from optionscope.engine.runlog import METRIC_RUNS
+from optionscope.metrics.catalog import load_catalog
+from optionscope.storage import Store, open_store
 
-START, END = date(2025, 1, 2), date(2025, 3, 31)  # 60 XNYS sessions
-CHUNK = 20
-CATALOG: tuple[MetricFamily, ...] = (technical.FAMILY,)
+Market = dict[str, pd.DataFrame]
+TICKERS = ("TKA", "TKB", "TKC", "TKD", "TKE")
+START, END = date(2024, 1, 2), date(2024, 2, 29)  # 41 XNYS sessions
+BARS_START = date(2023, 1, 3)  # 300 sessions of bars (to 2024-03-14); lookback 252
+FLAKY = "backfill_catalogs:flaky_catalog"
+FIXED = "backfill_catalogs:fixed_catalog"
+FAMILIES = ["technical", "volatility"]
 
 
 def _no_sleep(seconds: float) -> None:
     return None
 
 
-def spy_bars() -> Path:
-    return next(path for path in sample_files() if path.name.startswith("yf_adjusted_SPY"))
+MakeTarget = Callable[[], str]
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def make_target(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    bars_only: Callable[..., Market],
+    write: Callable[[Store, Market], None],
+) -> Iterator[MakeTarget]:
+    """Make migrated stores holding bars of `TICKERS`: DuckDB file paths or PostgreSQL URLs."""
+    created: list[str] = []
+    databases = None
+    if request.param == "postgresql":
+        databases = request.getfixturevalue("postgres_databases")
+
+    def make() -> str:
+        if databases is None:
+            url = str(tmp_path / f"backfill-{len(created)}.duckdb")
+            created.append(url)
+        else:
+            created.append(databases.create(migrated=True))
+            url = databases.server.url(created[-1])
+        with open_store(url) as store:
+            store.migrate()
+            write(store, bars_only(TICKERS, 300, BARS_START))
+        return url
+
+    yield make
+    if databases is not None:
+        for name in created:
+            databases.drop(name)
 
 
 @pytest.fixture
-def spy_store(store: Store) -> Store:
-    ingest_paths(store, [spy_bars()])
-    return store
+def target(make_target: MakeTarget) -> str:
+    return make_target()
 
 
-def stored(store: Store, family: MetricFamily) -> pd.DataFrame:
-    rows = store.read(family.schema, order_by=["ticker", "as_of"])
-    return rows.drop(columns=[c for c in ("ts_ingested",) if c in rows.columns])
+def plan(
+    url: str,
+    families: list[str] = FAMILIES,
+    *,
+    catalog: str = "optionscope.metrics.catalog:load_catalog",
+    start: date = START,
+    end: date = END,
+    unit_tickers: int = 2,
+    unit_sessions: int = 20,
+) -> str:
+    with open_store(url) as store:
+        return plan_backfill(
+            store, load_catalog_reference(catalog), families, list(TICKERS), start, end,
+            unit_tickers=unit_tickers, unit_sessions=unit_sessions,
+        )  # fmt: skip
 
 
-def test_planning_splits_the_range_into_chunks_and_is_deterministic(spy_store: Store) -> None:
-    job = plan_backfill(
-        spy_store, CATALOG, ["technical"], ["spy"], START, END, chunk_sessions=CHUNK
-    )
-    again = plan_backfill(
-        spy_store, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=CHUNK
-    )
+FAMILY_TABLES = tuple(
+    family.schema
+    for family in (*load_catalog(), *load_catalog_reference(FIXED)[1:])
+    if family.name in ("technical", "volatility", "explosive")
+)
 
-    assert job == again
-    units = read_units(spy_store, job)
-    assert list(units["state"]) == ["pending"] * 3
-    assert [
-        (str(a), str(b)) for a, b in zip(units["chunk_start"], units["chunk_end"], strict=True)
-    ] == [
-        ("2025-01-02", "2025-01-31"),
-        ("2025-02-03", "2025-03-03"),
-        ("2025-03-04", "2025-03-31"),
+
+def snapshot(url: str, *specs: TableSpec) -> dict[str, pd.DataFrame]:
+    """Every row of the family tables (and of `specs`), in key order."""
+    frames = {}
+    with open_store(url, read_only=True) as store:
+        for spec in (*FAMILY_TABLES, *specs):
+            try:
+                store.reflect_table(spec.name)
+            except KeyError:
+                frames[spec.name] = pd.DataFrame()
+                continue
+            frames[spec.name] = store.read(spec, order_by=list(spec.primary_key))
+    return frames
+
+
+def metric_rows(url: str) -> dict[str, pd.DataFrame]:
+    return snapshot(url)
+
+
+def assert_same_rows(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
+    assert left.keys() == right.keys()
+    for name in left:
+        pd.testing.assert_frame_equal(left[name], right[name], obj=name)
+
+
+def test_windows_cover_the_range_every_n_sessions() -> None:
+    windows = unit_windows(START, END, 20)
+    assert windows == [
+        (date(2024, 1, 2), date(2024, 1, 30)),
+        (date(2024, 1, 31), date(2024, 2, 28)),
+        (date(2024, 2, 29), date(2024, 2, 29)),
     ]
-    other = plan_backfill(spy_store, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=30)
-    assert other != job
-    assert len(read_units(spy_store, other)) == 2
+    assert unit_windows(date(2024, 1, 1), date(2024, 1, 7), 100) == [
+        (date(2024, 1, 1), date(2024, 1, 7))
+    ]
 
 
-def test_a_finished_job_reruns_nothing(spy_store: Store) -> None:
-    job = plan_backfill(
-        spy_store, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=CHUNK
-    )
-    status = run_backfill(spy_store, CATALOG, job, sleep=_no_sleep)
-    assert (status.done, status.total, status.failed, status.state) == (3, 3, 0, "completed")
-    assert status.families[0].rows == 60
-    before = stored(spy_store, technical.FAMILY)
-    assert len(before) == 60
+def test_planning_groups_tickers_and_windows_and_names_the_job_by_its_request(
+    target: str,
+) -> None:
+    job = plan(target)
+    assert plan(target) == job  # same request, same job, nothing planned again
+    assert plan(target, unit_tickers=3) != job
+    with open_store(target) as store:
+        units = read_units(store, job)
+    # 2 families x 3 windows x ceil(5 / 2) ticker groups
+    assert len(units) == 18
+    assert list(units["unit_no"]) == list(range(18))
+    assert set(units["state"]) == {"pending"}
+    first = units.iloc[:3]
+    assert list(first["tickers_json"]) == ['["TKA", "TKB"]', '["TKC", "TKD"]', '["TKE"]']
+    assert {str(d) for d in first["chunk_start"]} == {"2024-01-02"}
 
-    assert (
-        plan_backfill(spy_store, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=CHUNK)
-        == job
-    )
+
+def test_a_job_writes_every_row_with_its_coverage_and_a_rerun_changes_nothing(
+    target: str,
+) -> None:
+    job = plan(target)
+    status = run_backfill(target, job, sleep=_no_sleep)
+
+    assert (status.done, status.total, status.failed, status.state) == (18, 18, 0, "completed")
+    assert status.rows == 2 * len(TICKERS) * 41
+    rows = metric_rows(target)
+    assert len(rows["ohlcv_technical_metrics"]) == len(TICKERS) * 41
+    with open_store(target, read_only=True) as store:
+        coverage = store.read(METRIC_COVERAGE)
+        runs = store.read(METRIC_RUNS)
+    assert len(coverage) == 2 * 3 * len(TICKERS)  # family x window x ticker
+    assert runs["rows_written"].sum() == status.rows
+
+    everything = snapshot(target, BACKFILL_JOBS, BACKFILL_UNITS, METRIC_COVERAGE, METRIC_RUNS)
     ran: list[UnitResult] = []
-    again = run_backfill(spy_store, CATALOG, job, on_unit_done=ran.append, sleep=_no_sleep)
+    assert plan(target) == job
+    again = run_backfill(target, job, on_unit_done=ran.append, sleep=_no_sleep)
 
     assert ran == []
-    assert (again.done, again.state) == (3, "completed")
-    pd.testing.assert_frame_equal(stored(spy_store, technical.FAMILY), before)
+    assert again.state == "completed"
+    assert_same_rows(
+        snapshot(target, BACKFILL_JOBS, BACKFILL_UNITS, METRIC_COVERAGE, METRIC_RUNS),
+        everything,
+    )
 
 
-class Interrupt(KeyboardInterrupt):
-    pass
+def test_a_new_request_plans_only_what_no_job_covered(target: str) -> None:
+    first = plan(target, ["technical"], end=date(2024, 1, 30))  # the first window only
+    run_backfill(target, first, sleep=_no_sleep)
+
+    wider = plan(target, ["technical"])
+    with open_store(target) as store:
+        units = read_units(store, wider)
+    assert {str(d) for d in units["chunk_start"]} == {"2024-01-31", "2024-02-29"}
+
+    run_backfill(target, wider, sleep=_no_sleep)
+    whole = plan(target, ["technical"], unit_sessions=100)
+    with open_store(target) as store:
+        assert len(read_units(store, whole)) == 0
+    status = run_backfill(target, whole, sleep=_no_sleep)
+    assert (status.total, status.state) == (0, "completed")
+    assert len(metric_rows(target)["ohlcv_technical_metrics"]) == len(TICKERS) * 41
 
 
-def test_an_interrupted_job_resumes_to_the_rows_of_an_uninterrupted_run(
-    make_store: object, spy_store: Store
+def test_a_failing_family_fails_its_own_units_and_a_fixed_rerun_fills_exactly_those(
+    target: str,
 ) -> None:
-    job = plan_backfill(
-        spy_store, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=CHUNK
-    )
-
-    def stop_after_one(result: UnitResult) -> None:
-        raise Interrupt
-
-    with pytest.raises(Interrupt):
-        run_backfill(spy_store, CATALOG, job, on_unit_done=stop_after_one, sleep=_no_sleep)
-    halfway = backfill_status(spy_store, job)
-    assert (halfway.done, halfway.total, halfway.state) == (1, 3, "running")
-
-    ran: list[UnitResult] = []
-    status = run_backfill(spy_store, CATALOG, job, on_unit_done=ran.append, sleep=_no_sleep)
-    assert [str(r.unit.chunk_start) for r in ran] == ["2025-02-03", "2025-03-04"]
-    assert (status.done, status.state) == (3, "completed")
-
-    reference = make_store()  # type: ignore[operator]
-    ingest_paths(reference, [spy_bars()])
-    other = plan_backfill(reference, CATALOG, ["technical"], ["SPY"], START, END, chunk_sessions=60)
-    run_backfill(reference, CATALOG, other, sleep=_no_sleep)
-    pd.testing.assert_frame_equal(
-        stored(spy_store, technical.FAMILY), stored(reference, technical.FAMILY)
-    )
-
-
-def test_a_failing_family_fails_its_own_units_only(spy_store: Store) -> None:
-    def explode(inputs: FamilyInputs) -> pd.DataFrame:
-        raise ZeroDivisionError("planted failure")
-
-    broken = dataclasses.replace(
-        technical.FAMILY,
-        name="explosive",
-        compute=explode,
-        schema=family_table("explosive_metrics", technical.METRICS, technical.INPUTS, doc=""),
-    )
-    catalog = (technical.FAMILY, broken)
-    job = plan_backfill(
-        spy_store, catalog, ["technical", "explosive"], ["SPY"], START, END, chunk_sessions=CHUNK
-    )
+    job = plan(target, ["technical", "explosive"], catalog=FLAKY)
     waits: list[float] = []
 
-    status = run_backfill(spy_store, catalog, job, max_attempts=2, sleep=waits.append)
+    status = run_backfill(target, job, catalog=FLAKY, max_attempts=3, sleep=waits.append)
 
     assert status.state == "completed_with_failures"
     by_family = {f.family: f for f in status.families}
-    assert (by_family["technical"].done, by_family["technical"].failed) == (3, 0)
-    assert (by_family["explosive"].done, by_family["explosive"].failed) == (0, 3)
-    assert all("ZeroDivisionError: planted failure" in e for e in by_family["explosive"].errors)
-    assert waits == [0.5] * 3
-    units = spy_store.read(BACKFILL_UNITS, where={"family": "explosive"})
-    assert list(units["attempts"]) == [2, 2, 2]
-    assert set(units["state"]) == {"failed"}
-    assert len(stored(spy_store, technical.FAMILY)) == 60
+    assert (by_family["technical"].done, by_family["technical"].failed) == (9, 0)
+    # TKB sits in the (TKA, TKB) group of each of the 3 windows
+    assert (by_family["explosive"].done, by_family["explosive"].failed) == (6, 3)
+    assert waits == [0.5, 1.0]
+    for failure in by_family["explosive"].failures:
+        assert "TKA,TKB" in failure
+        assert "TKB: ZeroDivisionError: planted failure on TKB" in failure
+    with open_store(target, read_only=True) as store:
+        units = store.read(BACKFILL_UNITS, where={"family": "explosive", "state": "failed"})
+        explosive = store.read(
+            load_catalog_reference(FLAKY)[1].schema, order_by=["ticker", "as_of"]
+        )
+        covered = store.read(METRIC_COVERAGE, where={"family": "explosive"})
+    assert list(units["attempts"]) == [3, 3, 3]
+    assert "TKB" not in set(explosive["ticker"])  # no row at all, not a failed row
+    assert len(explosive) == 4 * 41  # TKA was written beside the failing TKB
+    assert sorted(set(covered["ticker"])) == ["TKA", "TKC", "TKD", "TKE"]
 
-    fixed = (technical.FAMILY, dataclasses.replace(broken, compute=technical.compute))
     ran: list[UnitResult] = []
-    healed = run_backfill(spy_store, fixed, job, on_unit_done=ran.append, sleep=_no_sleep)
+    healed = run_backfill(target, job, catalog=FIXED, on_unit_done=ran.append, sleep=_no_sleep)
 
-    assert {r.unit.family for r in ran} == {"explosive"}
-    assert len(ran) == 3
-    assert (healed.done, healed.failed, healed.state) == (6, 0, "completed")
+    assert [(r.unit.family, r.unit.tickers, r.rows) for r in ran] == [
+        ("explosive", ("TKA", "TKB"), 20),
+        ("explosive", ("TKA", "TKB"), 20),
+        ("explosive", ("TKA", "TKB"), 1),
+    ]  # only TKB computed: TKA is covered
+    assert (healed.done, healed.failed, healed.state) == (18, 0, "completed")
+    with open_store(target, read_only=True) as store:
+        healed_rows = store.read(
+            load_catalog_reference(FIXED)[1].schema, order_by=["ticker", "as_of"]
+        )
+        reference = store.read(load_catalog()[0].schema, order_by=["ticker", "as_of"])
+    columns = [c for c in healed_rows.columns if c != "parameters_json"]
+    pd.testing.assert_frame_equal(
+        healed_rows.loc[:, columns], reference.loc[:, columns], check_names=False
+    )
+
+
+def test_cancel_stops_new_units_and_resume_finishes_the_job(target: str) -> None:
+    job = plan(target)
+
+    def cancel_after_two(result: UnitResult) -> None:
+        if result.unit.number == 1:
+            with open_store(target) as store:
+                assert cancel_backfill(store, job) == "cancelled"
+
+    stopped = run_backfill(target, job, on_unit_done=cancel_after_two, sleep=_no_sleep)
+    assert stopped.state == "cancelled"
+    assert stopped.done == 2
+
+    finished = run_backfill(target, job, sleep=_no_sleep)
+    assert (finished.done, finished.state) == (18, "completed")
+    with open_store(target) as store:
+        assert cancel_backfill(store, job) == "completed"  # a finished job keeps its state
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[object]:
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        yield client
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("executor_name", ["pool", "dask"])
+def test_pool_and_dask_executors_write_what_the_serial_one_does(
+    make_target: MakeTarget, executor_name: str, request: pytest.FixtureRequest
+) -> None:
+    serial = make_target()
+    serial_job = plan(serial, ["technical", "explosive"], catalog=FIXED)
+    run_backfill(serial, serial_job, catalog=FIXED, executor=SerialExecutor(), sleep=_no_sleep)
+
+    parallel = make_target()
+    executor: Executor
+    if executor_name == "pool":
+        executor = PoolExecutor(2)
+    else:
+        executor = DaskExecutor(request.getfixturevalue("dask_client"))
+    job = plan(parallel, ["technical", "explosive"], catalog=FIXED, unit_tickers=1)
+    try:
+        status = run_backfill(parallel, job, catalog=FIXED, executor=executor, sleep=_no_sleep)
+    finally:
+        executor.close()
+
+    assert (status.done, status.total, status.state) == (30, 30, "completed")
+    assert status.workers == 2
+    assert_same_rows(snapshot(parallel), snapshot(serial))

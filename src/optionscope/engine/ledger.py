@@ -1,25 +1,25 @@
-"""The backfill job ledger: jobs and their units (family, ticker, date chunk) in the store.
+"""The backfill ledger: jobs, their units and the metric coverage they leave, in the store.
 
-Two tables, created on first use with `Store.ensure_table` (like the run log):
+Three tables, created on first use with `Store.ensure_table` (like the run log):
 
 * `backfill_jobs`: one row per job. The job id is a hash of the request (families, tickers,
-  range, chunk size), so submitting the same request again resumes the same job.
-* `backfill_units`: one row per unit with its state (`pending`, `running`, `done`, `failed`),
-  attempts, rows written and the last error.
-
-Coverage: a unit is `done` once its rows were written. The metric engine opens its own write
-transaction, so a unit is marked done right after `run_metrics` returns, not in the same
-transaction as its rows: a crash between the two re-runs that unit, which is harmless because
-metric writes are idempotent upserts.
+  range, unit size), so submitting the same request again names the same job.
+* `backfill_units`: one row per unit (a family, a group of tickers, a window of sessions)
+  with its state (`pending`, `running`, `done`, `failed`), attempts, rows written, compute
+  seconds and the last error.
+* `metric_coverage`: per family version and ticker, the session windows whose rows are
+  stored. A unit writes its rows, its coverage and its own `done` (or `failed`) row in one
+  transaction (`engine.backfill`), so a crash loses at most the units in flight and planning
+  a request is "requested minus covered" whichever job covered it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import pandas as pd
@@ -43,6 +43,7 @@ class JobState(StrEnum):
 
     PLANNED = "planned"
     RUNNING = "running"
+    CANCELLED = "cancelled"
     COMPLETED = "completed"
     COMPLETED_WITH_FAILURES = "completed_with_failures"
 
@@ -56,8 +57,16 @@ BACKFILL_JOBS = TableSpec(
         Column("tickers_json", _T.TEXT, doc="JSON array of tickers, sorted, upper case."),
         Column("start_date", _T.DATE, doc="First session requested (inclusive)."),
         Column("end_date", _T.DATE, doc="Last session requested (inclusive)."),
-        Column("chunk_sessions", _T.INT, doc="Sessions per unit."),
-        Column("state", _T.TEXT, doc="planned | running | completed | completed_with_failures."),
+        Column("unit_tickers", _T.INT, doc="Most tickers in one unit."),
+        Column("unit_sessions", _T.INT, doc="XNYS sessions in one unit's window."),
+        Column(
+            "state",
+            _T.TEXT,
+            doc="planned | running | cancelled | completed | completed_with_failures.",
+        ),
+        Column("worker", _T.TEXT, nullable=True, doc="host:pid of the last coordinator."),
+        Column("executor", _T.TEXT, nullable=True, doc="Executor of the last run."),
+        Column("workers", _T.INT, nullable=True, doc="Worker processes of the last run."),
         Column("created_at", _T.TIMESTAMP, doc="Wall-clock instant of the first submission."),
         Column("updated_at", _T.TIMESTAMP, doc="Wall-clock instant of the last state change."),
     ),
@@ -69,20 +78,45 @@ BACKFILL_UNITS = TableSpec(
     name="backfill_units",
     columns=(
         Column("job_id", _T.TEXT),
+        Column("unit_no", _T.INT, doc="Position of the unit in the job's plan (from 0)."),
         Column("family", _T.TEXT, doc="Metric family name."),
-        Column("ticker", _T.TEXT),
-        Column("chunk_start", _T.DATE, doc="First session of the unit."),
-        Column("chunk_end", _T.DATE, doc="Last session of the unit."),
+        Column("tickers_json", _T.TEXT, doc="JSON array of the unit's tickers, sorted."),
+        Column("chunk_start", _T.DATE, doc="First day of the unit's window (inclusive)."),
+        Column("chunk_end", _T.DATE, doc="Last day of the unit's window (inclusive)."),
         Column("state", _T.TEXT, doc="pending | running | done | failed."),
         Column("attempts", _T.INT, doc="Attempts so far (all runs of the job)."),
-        Column("rows", _T.INT, doc="Rows written by the last successful attempt."),
-        Column("error", _T.TEXT, nullable=True, doc="Error of the last failed attempt."),
+        Column("rows", _T.INT, doc="Rows inserted or changed by all attempts."),
+        Column("seconds", _T.FLOAT, doc="Load and compute seconds of all attempts."),
+        Column("error", _T.TEXT, nullable=True, doc="Errors of the last failed attempt."),
         Column("run_id", _T.TEXT, nullable=True, doc="Metric run of the last attempt."),
         Column("updated_at", _T.TIMESTAMP, doc="Wall-clock instant of the last change."),
     ),
-    primary_key=("job_id", "family", "ticker", "chunk_start", "chunk_end"),
-    doc="One row per backfill unit: a family, a ticker and a chunk of sessions.",
+    primary_key=("job_id", "unit_no"),
+    doc="One row per backfill unit: a family, a group of tickers and a window of sessions.",
 )
+
+METRIC_COVERAGE = TableSpec(
+    name="metric_coverage",
+    columns=(
+        Column("family", _T.TEXT, doc="Metric family name."),
+        Column("model_version", _T.INT, doc="Family version whose rows are stored."),
+        Column("ticker", _T.TEXT),
+        Column("first_session", _T.DATE, doc="First day of the covered window (inclusive)."),
+        Column("last_session", _T.DATE, doc="Last day of the covered window (inclusive)."),
+        Column("job_id", _T.TEXT, doc="Backfill job that wrote the rows."),
+        Column("run_id", _T.TEXT, doc="Metric run that computed the rows."),
+        Column("covered_at", _T.TIMESTAMP, doc="Wall-clock instant of the write."),
+    ),
+    primary_key=("family", "model_version", "ticker", "first_session", "last_session"),
+    doc="Windows of sessions whose metric rows a backfill stored, per family version and "
+    "ticker: every session of the ticker's data in the window has its row.",
+)
+
+LEDGER_TABLES = (BACKFILL_JOBS, BACKFILL_UNITS, METRIC_COVERAGE)
+
+
+class LedgerShapeError(RuntimeError):
+    """A ledger table in the store has another shape (an older development version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +127,8 @@ class BackfillRequest:
     tickers: tuple[str, ...]
     start: date
     end: date
-    chunk_sessions: int
+    unit_tickers: int
+    unit_sessions: int
 
     @classmethod
     def of(
@@ -102,7 +137,9 @@ class BackfillRequest:
         tickers: Sequence[str],
         start: date,
         end: date,
-        chunk_sessions: int,
+        *,
+        unit_tickers: int,
+        unit_sessions: int,
     ) -> BackfillRequest:
         """Return the normalised request (order and case of the inputs do not matter)."""
         return cls(
@@ -110,7 +147,8 @@ class BackfillRequest:
             tickers=tuple(sorted({t.strip().upper() for t in tickers})),
             start=start,
             end=end,
-            chunk_sessions=chunk_sessions,
+            unit_tickers=max(unit_tickers, 1),
+            unit_sessions=max(unit_sessions, 1),
         )
 
     @property
@@ -122,7 +160,8 @@ class BackfillRequest:
                 "tickers": list(self.tickers),
                 "start": self.start.isoformat(),
                 "end": self.end.isoformat(),
-                "chunk_sessions": self.chunk_sessions,
+                "unit_tickers": self.unit_tickers,
+                "unit_sessions": self.unit_sessions,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -132,12 +171,20 @@ class BackfillRequest:
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """One unit of a job: a family, a ticker and a chunk of sessions."""
+    """One unit of a job: a family, a group of tickers and a window of days."""
 
+    number: int
     family: str
-    ticker: str
+    tickers: tuple[str, ...]
     chunk_start: date
     chunk_end: date
+
+    def describe(self) -> str:
+        """Return e.g. ``technical SPY,QQQ 2015-01-02..2019-12-31``."""
+        names = ",".join(self.tickers[:3]) + (
+            f",+{len(self.tickers) - 3}" if len(self.tickers) > 3 else ""
+        )
+        return f"{self.family} {names} {self.chunk_start}..{self.chunk_end}"
 
 
 class UnknownJobError(KeyError):
@@ -145,58 +192,99 @@ class UnknownJobError(KeyError):
 
 
 def ensure_ledger(store: Store) -> None:
-    """Create the ledger tables if missing."""
-    store.ensure_table(BACKFILL_JOBS)
-    store.ensure_table(BACKFILL_UNITS)
+    """Create the ledger tables if missing.
+
+    Raises:
+        LedgerShapeError: A stored ledger table has another shape.
+    """
+    for spec in LEDGER_TABLES:
+        try:
+            found = store.reflect_table(spec.name)
+        except KeyError:
+            store.ensure_table(spec)
+            continue
+        stored = [column.name for column in found.columns]
+        if stored != list(spec.column_names):
+            raise LedgerShapeError(
+                f"table {spec.name} in {store.url} was created by an earlier development "
+                f"version of the backfill ledger (columns {stored}); drop it to start over"
+            )
 
 
 def _stamp(clock: Clock) -> pd.Timestamp:
     return pd.Timestamp(clock())
 
 
+def _dates(values: Iterable[date]) -> pd.Series:
+    return pd.Series(list(values), dtype=object)
+
+
+def job_exists(store: Store, job_id: str) -> bool:
+    """Return whether job `job_id` is recorded."""
+    return bool(len(store.read(BACKFILL_JOBS, where={"job_id": job_id})))
+
+
 def save_job(
-    store: Store,
-    request: BackfillRequest,
-    units: Sequence[Unit],
-    *,
-    clock: Clock = utc_now,
+    store: Store, request: BackfillRequest, units: Sequence[Unit], *, clock: Clock = utc_now
 ) -> None:
-    """Record the job and its units; keep the state of units already recorded."""
+    """Record a new job and its units, all pending, in one transaction."""
     now = _stamp(clock)
-    job_id = request.job_id
-    known = store.read(BACKFILL_JOBS, where={"job_id": job_id})
     job = pd.DataFrame(
         {
-            "job_id": [job_id],
+            "job_id": [request.job_id],
             "families_json": [json.dumps(list(request.families))],
             "tickers_json": [json.dumps(list(request.tickers))],
-            "start_date": pd.Series([request.start], dtype=object),
-            "end_date": pd.Series([request.end], dtype=object),
-            "chunk_sessions": [request.chunk_sessions],
-            "state": [str(known["state"].iloc[0]) if len(known) else str(JobState.PLANNED)],
-            "created_at": [known["created_at"].iloc[0] if len(known) else now],
+            "start_date": _dates([request.start]),
+            "end_date": _dates([request.end]),
+            "unit_tickers": [request.unit_tickers],
+            "unit_sessions": [request.unit_sessions],
+            "state": [str(JobState.PLANNED)],
+            "worker": pd.Series([None], dtype=object),
+            "executor": pd.Series([None], dtype=object),
+            "workers": pd.Series([None], dtype="Int64"),
+            "created_at": [now],
             "updated_at": [now],
         }
     )
-    rows = pd.DataFrame(
+    with store.transaction() as transaction:
+        transaction.upsert(BACKFILL_JOBS, job, on_conflict="ignore")
+        if units:
+            transaction.upsert(
+                BACKFILL_UNITS, unit_rows(request.job_id, units, UnitState.PENDING, now)
+            )
+
+
+def unit_rows(
+    job_id: str,
+    units: Sequence[Unit],
+    state: UnitState,
+    now: pd.Timestamp,
+    *,
+    attempts: Sequence[int] | None = None,
+    rows: Sequence[int] | None = None,
+    seconds: Sequence[float] | None = None,
+    errors: Sequence[str | None] | None = None,
+    run_ids: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """Return `backfill_units` rows for `units` (counters default to zero)."""
+    count = len(units)
+    return pd.DataFrame(
         {
             "job_id": job_id,
-            "family": [u.family for u in units],
-            "ticker": [u.ticker for u in units],
-            "chunk_start": pd.Series([u.chunk_start for u in units], dtype=object),
-            "chunk_end": pd.Series([u.chunk_end for u in units], dtype=object),
-            "state": str(UnitState.PENDING),
-            "attempts": 0,
-            "rows": 0,
-            "error": pd.Series([None] * len(units), dtype=object),
-            "run_id": pd.Series([None] * len(units), dtype=object),
+            "unit_no": [unit.number for unit in units],
+            "family": [unit.family for unit in units],
+            "tickers_json": [json.dumps(list(unit.tickers)) for unit in units],
+            "chunk_start": _dates(unit.chunk_start for unit in units),
+            "chunk_end": _dates(unit.chunk_end for unit in units),
+            "state": str(state),
+            "attempts": list(attempts) if attempts is not None else [0] * count,
+            "rows": list(rows) if rows is not None else [0] * count,
+            "seconds": list(seconds) if seconds is not None else [0.0] * count,
+            "error": pd.Series(list(errors) if errors else [None] * count, dtype=object),
+            "run_id": pd.Series(list(run_ids) if run_ids else [None] * count, dtype=object),
             "updated_at": now,
         }
     )
-    with store.transaction() as transaction:
-        transaction.upsert(BACKFILL_JOBS, job)
-        if len(rows):
-            transaction.upsert(BACKFILL_UNITS, rows, on_conflict="ignore")
 
 
 def load_request(store: Store, job_id: str) -> BackfillRequest:
@@ -205,72 +293,126 @@ def load_request(store: Store, job_id: str) -> BackfillRequest:
     Raises:
         UnknownJobError: No such job.
     """
-    ensure_ledger(store)
-    found = store.read(BACKFILL_JOBS, where={"job_id": job_id})
-    if not len(found):
-        raise UnknownJobError(f"no backfill job {job_id!r} in {store.url}")
-    row = found.iloc[0]
+    row = read_job(store, job_id)
     return BackfillRequest(
         families=tuple(json.loads(str(row["families_json"]))),
         tickers=tuple(json.loads(str(row["tickers_json"]))),
-        start=pd.Timestamp(row["start_date"]).date(),
-        end=pd.Timestamp(row["end_date"]).date(),
-        chunk_sessions=int(row["chunk_sessions"]),
+        start=as_day(row["start_date"]),
+        end=as_day(row["end_date"]),
+        unit_tickers=int(row["unit_tickers"]),
+        unit_sessions=int(row["unit_sessions"]),
     )
 
 
-def job_state(store: Store, job_id: str) -> str:
-    """Return the recorded state of job `job_id` (see `JobState`)."""
+def read_job(store: Store, job_id: str) -> pd.Series:
+    """Return the `backfill_jobs` row of job `job_id`.
+
+    Raises:
+        UnknownJobError: No such job.
+    """
+    try:
+        store.reflect_table(BACKFILL_JOBS.name)
+    except KeyError:
+        raise UnknownJobError(f"no backfill job {job_id!r} in {store.url}") from None
     found = store.read(BACKFILL_JOBS, where={"job_id": job_id})
     if not len(found):
         raise UnknownJobError(f"no backfill job {job_id!r} in {store.url}")
-    return str(found["state"].iloc[0])
+    return found.iloc[0]
 
 
-def set_job_state(store: Store, job_id: str, state: JobState, *, clock: Clock = utc_now) -> None:
-    """Record the state of job `job_id`."""
-    found = store.read(BACKFILL_JOBS, where={"job_id": job_id})
-    if not len(found):
-        raise UnknownJobError(f"no backfill job {job_id!r} in {store.url}")
-    row = found.assign(state=str(state), updated_at=_stamp(clock))
+def list_jobs(store: Store) -> pd.DataFrame:
+    """Return every job's row, newest first (none when no job was ever planned)."""
+    try:
+        store.reflect_table(BACKFILL_JOBS.name)
+    except KeyError:
+        return pd.DataFrame(columns=list(BACKFILL_JOBS.column_names))
+    return store.read(BACKFILL_JOBS, order_by=["-created_at", "job_id"])
+
+
+def set_job_state(
+    store: Store,
+    job_id: str,
+    state: JobState,
+    *,
+    clock: Clock = utc_now,
+    worker: str | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+) -> None:
+    """Record the state of job `job_id` (and, when given, who runs it and how).
+
+    Raises:
+        UnknownJobError: No such job.
+    """
+    row = read_job(store, job_id).to_frame().T.reset_index(drop=True)
+    row["state"] = str(state)
+    row["updated_at"] = _stamp(clock)
+    for name, value in (("worker", worker), ("executor", executor), ("workers", workers)):
+        if value is not None:
+            row[name] = value
+    row["workers"] = row["workers"].astype("Int64")
+    for name in ("start_date", "end_date"):
+        row[name] = _dates([as_day(row[name].iloc[0])])
     store.upsert(BACKFILL_JOBS, row.loc[:, list(BACKFILL_JOBS.column_names)])
 
 
 def read_units(store: Store, job_id: str) -> pd.DataFrame:
-    """Return the units of job `job_id`, by family, ticker and chunk."""
-    return store.read(
-        BACKFILL_UNITS,
-        where={"job_id": job_id},
-        order_by=["family", "ticker", "chunk_start"],
-    )
+    """Return the units of job `job_id`, in plan order."""
+    return store.read(BACKFILL_UNITS, where={"job_id": job_id}, order_by=["unit_no"])
 
 
-def record_unit(
-    store: Store,
-    job_id: str,
-    unit: Unit,
+def units_of(frame: pd.DataFrame) -> list[Unit]:
+    """Return the `Unit`s of `backfill_units` rows."""
+    return [
+        Unit(
+            number=int(row["unit_no"]),
+            family=str(row["family"]),
+            tickers=tuple(json.loads(str(row["tickers_json"]))),
+            chunk_start=as_day(row["chunk_start"]),
+            chunk_end=as_day(row["chunk_end"]),
+        )
+        for row in frame.to_dict("records")
+    ]
+
+
+def read_coverage(
+    store: Store, family: str, model_version: int, tickers: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Return the coverage rows of one family version (of `tickers` only, when given)."""
+    where: dict[str, object] = {"family": family, "model_version": model_version}
+    if tickers is not None:
+        where["ticker"] = list(tickers)
+    return store.read(METRIC_COVERAGE, where=where, order_by=["ticker", "first_session"])
+
+
+def coverage_rows(
+    family: str,
+    model_version: int,
+    tickers: Sequence[str],
+    first: date,
+    last: date,
     *,
-    state: UnitState,
-    attempts: int,
-    rows: int = 0,
-    error: str | None = None,
-    run_id: str | None = None,
-    clock: Clock = utc_now,
-) -> None:
-    """Record the state of one unit."""
-    frame = pd.DataFrame(
+    job_id: str,
+    run_id: str,
+    now: pd.Timestamp,
+) -> pd.DataFrame:
+    """Return `metric_coverage` rows: `tickers` covered on ``[first, last]``."""
+    return pd.DataFrame(
         {
-            "job_id": [job_id],
-            "family": [unit.family],
-            "ticker": [unit.ticker],
-            "chunk_start": pd.Series([unit.chunk_start], dtype=object),
-            "chunk_end": pd.Series([unit.chunk_end], dtype=object),
-            "state": [str(state)],
-            "attempts": [attempts],
-            "rows": [rows],
-            "error": pd.Series([error], dtype=object),
-            "run_id": pd.Series([run_id], dtype=object),
-            "updated_at": [_stamp(clock)],
+            "family": family,
+            "model_version": model_version,
+            "ticker": list(tickers),
+            "first_session": _dates([first] * len(tickers)),
+            "last_session": _dates([last] * len(tickers)),
+            "job_id": job_id,
+            "run_id": run_id,
+            "covered_at": now,
         }
     )
-    store.upsert(BACKFILL_UNITS, frame)
+
+
+def as_day(value: object) -> date:
+    """Return a stored DATE value (a date, a timestamp or an ISO string) as a `date`."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return pd.Timestamp(str(value)).date()

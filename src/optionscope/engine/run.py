@@ -38,6 +38,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
@@ -48,7 +49,7 @@ from optionscope.engine.rows import failed_rows, table_rows
 from optionscope.engine.runlog import METRIC_RUNS, Clock, utc_now
 from optionscope.metrics.catalog import select_families
 from optionscope.metrics.family import SOFT_FAILURES, MetricFamily, canonical_json
-from optionscope.storage import Store, TransientStoreError
+from optionscope.storage import Store, Transaction, TransientStoreError
 
 logger = logging.getLogger(__name__)
 
@@ -136,30 +137,49 @@ def _outcome(
     )
 
 
-def _write(
-    store: Store, families: Sequence[MetricFamily], chunk: dict[str, list[pd.DataFrame]]
+def write_rows(
+    transaction: Transaction,
+    families: Sequence[MetricFamily],
+    chunk: Mapping[str, Sequence[pd.DataFrame]],
 ) -> int:
+    """Upsert the rows of each family (and its companion tables) within `transaction`.
+
+    Args:
+        transaction: Open store transaction (the caller commits it).
+        families: Families whose rows `chunk` may hold.
+        chunk: Family name -> frames of its table rows.
+
+    Returns:
+        Rows of the family tables inserted or changed (companion rows are not counted).
+    """
     written = 0
-    with store.transaction() as transaction:
-        for family in families:
-            frames = [frame for frame in chunk.get(family.name, []) if len(frame)]
-            if frames:
-                batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-                written += transaction.upsert(family.schema, batch)
-                for companion in family.companions:  # same transaction, not counted
-                    extra = companion.rows(batch)
-                    if len(extra):
-                        transaction.upsert(companion.schema, extra)
+    for family in families:
+        frames = [frame for frame in chunk.get(family.name, []) if len(frame)]
+        if frames:
+            batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            written += transaction.upsert(family.schema, batch)
+            for companion in family.companions:  # same transaction, not counted
+                extra = companion.rows(batch)
+                if len(extra):
+                    transaction.upsert(companion.schema, extra)
     return written
 
 
-def _record_run(store: Store, summary: RunSummary, started: Clock, finished: Clock) -> None:
+def _write(
+    store: Store, families: Sequence[MetricFamily], chunk: dict[str, list[pd.DataFrame]]
+) -> int:
+    with store.transaction() as transaction:
+        return write_rows(transaction, families, chunk)
+
+
+def run_log_row(summary: RunSummary, started_at: datetime, finished_at: datetime) -> pd.DataFrame:
+    """Return the `metric_runs` row of a run (wall-clock start and end given)."""
     first, last = summary.as_of_range
-    row = pd.DataFrame(
+    return pd.DataFrame(
         {
             "run_id": [summary.run_id],
-            "started_at": [pd.Timestamp(started())],
-            "finished_at": [pd.Timestamp(finished())],
+            "started_at": [pd.Timestamp(started_at)],
+            "finished_at": [pd.Timestamp(finished_at)],
             "mode": [str(summary.plan.request.mode)],
             "as_of_first": pd.Series([first], dtype=object),
             "as_of_last": pd.Series([last], dtype=object),
@@ -172,7 +192,10 @@ def _record_run(store: Store, summary: RunSummary, started: Clock, finished: Clo
             "seconds": [summary.seconds],
         }
     )
-    store.upsert(METRIC_RUNS, row)
+
+
+def _record_run(store: Store, summary: RunSummary, started: Clock, finished: Clock) -> None:
+    store.upsert(METRIC_RUNS, run_log_row(summary, started(), finished()))
 
 
 def run_metrics(

@@ -1,7 +1,7 @@
 """Storage: one `Store` protocol with DuckDB and PostgreSQL backends (see docs/storage.md)."""
 
 from optionscope.storage.connect import open_store, redact_url, resolve_target
-from optionscope.storage.duckdb_store import DuckDBStore
+from optionscope.storage.duckdb_store import DuckDBStore, StoreLockedError
 from optionscope.storage.migrations import MigrationError
 from optionscope.storage.postgres_store import PostgresStore
 from optionscope.storage.rows import DuplicateKeyError, InvalidRowsError, Rows
@@ -25,6 +25,7 @@ __all__ = [
     "Rows",
     "Store",
     "StoreDescription",
+    "StoreLockedError",
     "Transaction",
     "TransactionError",
     "TransientStoreError",

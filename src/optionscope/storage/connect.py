@@ -60,12 +60,21 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def open_store(target: str | os.PathLike[str] | None = None) -> Store:
+def open_store(
+    target: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    lock_wait_seconds: float = 0.0,
+) -> Store:
     """Open the store at `target` (see `resolve_target`); the caller closes it.
 
     Args:
         target: A `postgresql://` / `postgres://` URL (PostgreSQL), a DuckDB file path,
             `:memory:`, or None for the default.
+        read_only: DuckDB only: open the file for reading (several processes may at once;
+            see `DuckDBStore`). A PostgreSQL store ignores it.
+        lock_wait_seconds: DuckDB only: how long to wait for another process to release
+            the file before `StoreLockedError`.
 
     Returns:
         A `PostgresStore` or a `DuckDBStore`, not yet migrated (call `migrate()`).
@@ -73,4 +82,5 @@ def open_store(target: str | os.PathLike[str] | None = None) -> Store:
     resolved = resolve_target(target)
     if is_postgres_url(resolved):
         return PostgresStore(resolved, display_url=redact_url(resolved))
-    return DuckDBStore(resolved if resolved == MEMORY else Path(resolved).expanduser())
+    path = resolved if resolved == MEMORY else Path(resolved).expanduser()
+    return DuckDBStore(path, read_only=read_only, lock_wait_seconds=lock_wait_seconds)

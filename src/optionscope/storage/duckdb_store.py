@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -100,21 +101,54 @@ def _writer_lock(target: str) -> _WriterLock | None:
         return _writer_locks.setdefault(key, _WriterLock())
 
 
+LOCK_RETRY_SECONDS = 0.05
+"""Pause between attempts to open a file another process holds."""
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the DuckDB file (for writing, or for reading when we write)."""
+
+
+def _connect(target: str, read_only: bool, lock_wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + lock_wait_seconds
+    while True:
+        try:
+            return duckdb.connect(target, read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise StoreLockedError(
+                    f"{target}: another process has this DuckDB file open "
+                    f"(waited {lock_wait_seconds:g} s): {error}"
+                ) from error
+            time.sleep(LOCK_RETRY_SECONDS)
+
+
 class DuckDBStore(SqlStore):
     """A `Store` in a DuckDB database file.
 
+    DuckDB lets one process open a file for writing, or several processes open it read-only,
+    never both: opening a file another process holds raises `StoreLockedError` once
+    `lock_wait_seconds` have passed (retrying every `LOCK_RETRY_SECONDS` until then).
+
     Args:
         path: Database file (created with its parent directories if missing), or `:memory:`.
+        read_only: Open an existing file for reading only (several processes may at once).
+        lock_wait_seconds: How long to wait for another process to release the file.
     """
 
     backend: ClassVar[str] = "duckdb"
     dialect: ClassVar[Dialect] = Dialect(placeholder="?")
 
-    def __init__(self, path: str | Path = MEMORY) -> None:
+    def __init__(
+        self, path: str | Path = MEMORY, *, read_only: bool = False, lock_wait_seconds: float = 0.0
+    ) -> None:
         target = str(path)
-        if target != MEMORY:
+        if target != MEMORY and not read_only:
             Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self._connection = duckdb.connect(target)
+        self._connection = _connect(target, read_only, lock_wait_seconds)
+        self.read_only = read_only
         self._connection.execute("SET TimeZone = 'UTC'")
         self._stale_views: list[str] = []
         self._writer = _writer_lock(target)
