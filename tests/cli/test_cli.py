@@ -75,6 +75,21 @@ def test_simulate_is_deterministic(tmp_path: Path) -> None:
     assert frames[0].equals(frames[1])
 
 
+def test_simulate_no_chains_writes_bars_only(tmp_path: Path) -> None:
+    db = tmp_path / "bars.duckdb"
+    result = runner.invoke(
+        app, ["simulate", "--tickers", "2", "--days", "5", "--no-chains", "--db", str(db)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "10 daily bars, 0 contracts, 0 chain rows" in result.output
+    with open_store(str(db)) as store:
+        from optionscope.domain import tables
+
+        assert len(store.read(tables.OHLCV_DAILY)) == 10
+        assert len(store.read(tables.OPTION_CHAIN_SNAPSHOTS)) == 0
+
+
 @pytest.mark.integration
 def test_demo_writes_a_self_contained_report(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--home", str(tmp_path)])

@@ -86,3 +86,35 @@ def test_smile_has_put_skew() -> None:
     strikes = terms.loc[front, "strike"].to_numpy()
     vols = quotes.loc[front.to_numpy(), "vendor_iv"].to_numpy()
     assert vols[strikes.argmin()] > vols[np.abs(strikes - quotes["underlying_price"][0]).argmin()]
+
+
+def _concat(spec: SimulationSpec) -> dict[str, pd.DataFrame]:
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for _, frames in simulate_sessions(spec):
+        for name, frame in frames.items():
+            parts.setdefault(name, []).append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+
+
+def test_bars_are_the_same_with_and_without_chains() -> None:
+    with_chains = _concat(SimulationSpec(tickers=3, sessions=30, seed=4))
+    bars_only = _concat(SimulationSpec(tickers=3, sessions=30, seed=4, chains=False))
+
+    assert set(bars_only) == {tables.OHLCV_DAILY.name}
+    assert len(with_chains[tables.OPTION_CHAIN_SNAPSHOTS.name]) > 0
+    assert len(bars_only[tables.OHLCV_DAILY.name]) == 3 * 30
+    pd.testing.assert_frame_equal(
+        bars_only[tables.OHLCV_DAILY.name], with_chains[tables.OHLCV_DAILY.name]
+    )
+
+
+def test_bars_do_not_depend_on_the_number_of_sessions() -> None:
+    short = _concat(SimulationSpec(tickers=2, sessions=30, seed=9, chains=False))
+    long = _concat(SimulationSpec(tickers=2, sessions=600, seed=9, chains=False))
+    bars = long[tables.OHLCV_DAILY.name]
+
+    pd.testing.assert_frame_equal(bars.iloc[:60], short[tables.OHLCV_DAILY.name])
+    assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
+    assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()
+    assert (bars["low"] > 0).all()
+    assert bars.groupby("ticker")["close"].nunique().min() > 500  # the path keeps moving

@@ -18,11 +18,21 @@ def simulate(
     days: int = typer.Option(20, "--days", min=1, help="Number of trading sessions."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same market."),
     start: str = typer.Option("2024-01-02", "--start", help="First session (YYYY-MM-DD)."),
+    chains: bool = typer.Option(
+        True, "--chains/--no-chains", help="Simulate option chains, or daily bars only (fast)."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Simulate underlyings and daily option chains (skew, term structure, OI, bid/ask)."""
+    """Simulate underlyings and daily option chains (skew, term structure, OI, bid/ask).
+
+    With `--no-chains`, only the underlyings' daily bars (the same bars as with chains).
+    """
     spec = SimulationSpec(
-        tickers=tickers, sessions=days, seed=seed, start=date.fromisoformat(start)
+        tickers=tickers,
+        sessions=days,
+        seed=seed,
+        start=date.fromisoformat(start),
+        chains=chains,
     )
     with (
         open_migrated_store(db) as store,

@@ -1,12 +1,17 @@
 """A deterministic market simulator writing through the same store as real data.
 
-Model, per ticker (all draws from `numpy.random.default_rng(SeedSequence([seed, ticker]))`,
-so a ticker's path does not depend on how many other tickers are simulated):
+Model, per ticker. The ticker's parameters and its bars draw from
+`numpy.random.default_rng(SeedSequence([seed, ticker]))`, its chains from a generator of
+the first child of that seed sequence (`SeedSequence.spawn`). So a ticker's path does not
+depend on how many other tickers are simulated, and the bars are the same whether chains
+are simulated or not (`SimulationSpec.chains`).
 
 * Spot follows a GBM with a mean-reverting volatility regime:
   `sigma_t+1 = sigma_t + kappa (sigma_bar - sigma_t) + xi z'`, daily log return
-  `(mu - sigma_t^2 / 2) dt + sigma_t sqrt(dt) z` with `dt = 1/252`, and rare jumps.
-  Open, high and low come from the close-to-close move plus a range term.
+  `(mu - sigma_t^2 / 2) dt + sigma_t sqrt(dt) z` with `dt = 1/252`, and rare jumps (a 1%
+  chance a session). Open, high and low come from the close-to-close move plus a range term.
+  The bar draws are standard normals, `BAR_DRAWS` per session, drawn `BAR_BLOCK` sessions at
+  a time per ticker and vectorised across tickers (a session costs microseconds per ticker).
 * Chains are snapshotted at 16:00 America/New_York on every session, for the next weekly
   Fridays and the third-Friday monthlies: `WEEKLY_EXPIRIES` + `MONTHLY_EXPIRIES` expiries.
 * Implied vol: `sigma(k, T) = atm(T) * (1 - skew x + curvature x^2)`, `x = k / sqrt(T)`,
@@ -41,6 +46,14 @@ MONTHLY_EXPIRIES = 6
 STRIKES_PER_SIDE = 20
 MULTIPLIER = 100.0
 SOURCE = "simulator"
+BAR_DRAWS = 8
+"""Standard normals per ticker and session: vol shock, jump trigger, jump size, gap, return,
+high extent, low extent, volume."""
+BAR_BLOCK = 256
+"""Sessions of bar draws generated at once per ticker (a constant, so paths never depend on it
+through the number of sessions simulated)."""
+JUMP_THRESHOLD = 2.3263478740408408
+"""A session jumps when its trigger normal exceeds this: the 99% standard normal quantile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +65,16 @@ class SimulationSpec:
         sessions: Number of consecutive XNYS sessions.
         seed: Seed; the same spec gives the same market, byte for byte.
         start: First session (or the next session after it).
+        chains: Simulate option chains (contracts, chain snapshots, quotes; about 8 ms per
+            ticker and session). With `False` only the daily bars (`ohlcv_daily`) are yielded,
+            at about 1 us per ticker and session; the bars are identical either way.
     """
 
     tickers: int
     sessions: int
     seed: int = 0
     start: date = date(2024, 1, 2)
+    chains: bool = True
 
     @property
     def ticker_names(self) -> list[str]:
@@ -71,11 +88,10 @@ class SimulationSpec:
 
 @dataclass(slots=True)
 class _TickerState:
+    """A ticker's chain parameters and the chain draws (`rng`, independent of the bars)."""
+
     ticker: str
     rng: np.random.Generator
-    spot: float
-    vol: float
-    long_run_vol: float
     skew: float
     curvature: float
     term_slope: float
@@ -83,62 +99,124 @@ class _TickerState:
     listed: set[str] = field(default_factory=set)
 
 
+@dataclass(slots=True)
+class _Bars:
+    """Every ticker's bar state, as arrays over tickers, and its bar draws.
+
+    `spot` is the unrounded last close (USD), `vol` and `long_run_vol` annualised volatility
+    (0.2 = 20%), `open_interest_scale` contracts; `draws` holds the current block of standard
+    normals, shape `(tickers, BAR_BLOCK, BAR_DRAWS)` (8 MB for 500 tickers).
+    """
+
+    tickers: list[str]
+    rngs: list[np.random.Generator]
+    spot: np.ndarray
+    vol: np.ndarray
+    long_run_vol: np.ndarray
+    open_interest_scale: np.ndarray
+    draws: np.ndarray = field(default_factory=lambda: np.empty((0, BAR_BLOCK, BAR_DRAWS)))
+    position: int = BAR_BLOCK
+
+    def next_draws(self) -> np.ndarray:
+        """Return this session's standard normals, shape `(tickers, BAR_DRAWS)`."""
+        if self.position == BAR_BLOCK:
+            self.draws = np.stack(
+                [rng.standard_normal((BAR_BLOCK, BAR_DRAWS)) for rng in self.rngs]
+            )
+            self.position = 0
+        out = self.draws[:, self.position, :]
+        self.position += 1
+        return out
+
+
 def simulate_sessions(spec: SimulationSpec) -> Iterator[tuple[date, dict[str, pd.DataFrame]]]:
     """Yield, session by session, the canonical frames of that session (all tickers).
 
-    Memory stays bounded by one session's chains whatever the number of sessions.
+    With `spec.chains` the frames are `ohlcv_daily`, `option_contracts`, `chain_snapshots` and
+    `option_chain_snapshots`; without, `ohlcv_daily` only. Memory stays bounded by one
+    session's chains (and one block of bar draws) whatever the number of sessions.
     """
-    states = [
-        _initial_state(spec.seed, index, name) for index, name in enumerate(spec.ticker_names)
-    ]
+    bars, states = _initial_states(spec.seed, spec.ticker_names)
     for session in trading_sessions(spec.start, spec.sessions):
+        day = _simulate_bars(bars, session)
+        if not spec.chains:
+            yield session, {tables.OHLCV_DAILY.name: day}
+            continue
         frames: dict[str, list[pd.DataFrame]] = {}
-        for state in states:
-            for name, frame in _simulate_day(state, session).items():
+        closes = day["close"].to_numpy()
+        for index, state in enumerate(states):
+            chain = _simulate_day(
+                state, session, close=float(closes[index]), vol=float(bars.vol[index])
+            )
+            for name, frame in chain.items():
                 frames.setdefault(name, []).append(frame)
-        yield session, {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
-
-
-def _initial_state(seed: int, index: int, name: str) -> _TickerState:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
-    vol = float(rng.uniform(0.12, 0.55))
-    return _TickerState(
-        ticker=name,
-        rng=rng,
-        spot=float(np.exp(rng.uniform(np.log(20.0), np.log(800.0)))),
-        vol=vol,
-        long_run_vol=vol,
-        skew=float(rng.uniform(0.05, 0.25)),
-        curvature=float(rng.uniform(0.02, 0.12)),
-        term_slope=float(rng.uniform(-0.15, 0.25)),
-        open_interest_scale=float(np.exp(rng.uniform(np.log(200.0), np.log(20_000.0)))),
-    )
-
-
-def _advance_spot(state: _TickerState) -> tuple[float, float, float, float]:
-    rng, dt = state.rng, 1.0 / TRADING_DAYS_PER_YEAR
-    previous = state.spot
-    state.vol = float(
-        np.clip(
-            state.vol + 0.05 * (state.long_run_vol - state.vol) + 0.02 * rng.standard_normal(),
-            0.05,
-            1.5,
+        yield (
+            session,
+            {
+                tables.OHLCV_DAILY.name: day,
+                **{name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()},
+            },
         )
+
+
+def _initial_states(seed: int, names: list[str]) -> tuple[_Bars, list[_TickerState]]:
+    rngs, spots, vols, states = [], [], [], []
+    for index, name in enumerate(names):
+        sequence = np.random.SeedSequence([seed, index])
+        rng = np.random.default_rng(sequence)
+        vols.append(float(rng.uniform(0.12, 0.55)))
+        spots.append(float(np.exp(rng.uniform(np.log(20.0), np.log(800.0)))))
+        rngs.append(rng)
+        states.append(
+            _TickerState(
+                ticker=name,
+                rng=np.random.default_rng(sequence.spawn(1)[0]),
+                skew=float(rng.uniform(0.05, 0.25)),
+                curvature=float(rng.uniform(0.02, 0.12)),
+                term_slope=float(rng.uniform(-0.15, 0.25)),
+                open_interest_scale=float(np.exp(rng.uniform(np.log(200.0), np.log(20_000.0)))),
+            )
+        )
+    bars = _Bars(
+        tickers=list(names),
+        rngs=rngs,
+        spot=np.array(spots, dtype=float),
+        vol=np.array(vols, dtype=float),
+        long_run_vol=np.array(vols, dtype=float),
+        open_interest_scale=np.array([s.open_interest_scale for s in states], dtype=float),
     )
-    jump = rng.standard_normal() * 3 * state.vol * np.sqrt(dt) if rng.random() < 0.01 else 0.0
-    gap = 0.2 * state.vol * np.sqrt(dt) * rng.standard_normal()
-    log_return = (
-        (0.06 - 0.5 * state.vol**2) * dt + state.vol * np.sqrt(dt) * (rng.standard_normal()) + jump
+    return bars, states
+
+
+def _simulate_bars(bars: _Bars, session: date) -> pd.DataFrame:
+    """Advance every ticker one session; return the session's `ohlcv_daily` rows."""
+    z = bars.next_draws()
+    dt = 1.0 / TRADING_DAYS_PER_YEAR
+    root_dt = np.sqrt(dt)
+    previous = bars.spot
+    vol = np.clip(bars.vol + 0.05 * (bars.long_run_vol - bars.vol) + 0.02 * z[:, 0], 0.05, 1.5)
+    jump = np.where(z[:, 1] > JUMP_THRESHOLD, z[:, 2] * 3 * vol * root_dt, 0.0)
+    gap = 0.2 * vol * root_dt * z[:, 3]
+    log_return = (0.06 - 0.5 * vol**2) * dt + vol * root_dt * z[:, 4] + jump
+    close = previous * np.exp(log_return)
+    open_ = previous * np.exp(gap)
+    high = np.maximum(open_, close) * np.exp(np.abs(z[:, 5]) * 0.5 * vol * root_dt)
+    low = np.minimum(open_, close) * np.exp(-np.abs(z[:, 6]) * 0.5 * vol * root_dt)
+    volume = np.round(bars.open_interest_scale * 500 * np.exp(0.3 * z[:, 7]))
+    bars.vol, bars.spot = vol, close
+    return pd.DataFrame(
+        {
+            "ticker": bars.tickers,
+            "session_date": [session] * len(bars.tickers),
+            "open": np.round(open_, 2),
+            "high": np.round(high, 2),
+            "low": np.round(low, 2),
+            "close": np.round(close, 2),
+            "volume": volume,
+            "is_adjusted": False,
+            "source": SOURCE,
+        }
     )
-    close = previous * float(np.exp(log_return))
-    open_ = previous * float(np.exp(gap))
-    extent = abs(rng.standard_normal()) * 0.5 * state.vol * np.sqrt(dt)
-    high = max(open_, close) * float(np.exp(extent))
-    low = min(open_, close) * float(
-        np.exp(-abs(rng.standard_normal()) * 0.5 * state.vol * np.sqrt(dt))
-    )
-    state.spot = close
-    return _round_price(open_), _round_price(high), _round_price(low), _round_price(close)
 
 
 def _expiries(session: date) -> list[date]:
@@ -155,24 +233,11 @@ def _strike_step(spot: float) -> float:
     return 10.0
 
 
-def _simulate_day(state: _TickerState, session: date) -> dict[str, pd.DataFrame]:
-    open_, high, low, close = _advance_spot(state)
+def _simulate_day(
+    state: _TickerState, session: date, *, close: float, vol: float
+) -> dict[str, pd.DataFrame]:
+    """Return one ticker's chain frames at the session's close (`close` in USD, `vol` annual)."""
     snapshot_time = settlement_instant(session, settlement_type="PM")
-    bars = pd.DataFrame(
-        {
-            "ticker": [state.ticker],
-            "session_date": [session],
-            "open": [open_],
-            "high": [high],
-            "low": [low],
-            "close": [close],
-            "volume": [
-                float(np.round(state.open_interest_scale * 500 * state.rng.lognormal(0, 0.3)))
-            ],
-            "is_adjusted": [False],
-            "source": [SOURCE],
-        }
-    )
     expiries = _expiries(session)
     step = _strike_step(close)
     center = np.round(close / step) * step
@@ -186,7 +251,7 @@ def _simulate_day(state: _TickerState, session: date) -> dict[str, pd.DataFrame]
     expiry_years = np.repeat(years, strikes.size * 2)
     forward = close * np.exp((RATE - DIVIDEND_YIELD) * expiry_years)
     x = np.log(strike_grid / forward) / np.sqrt(expiry_years)
-    atm = state.vol * (1 + state.term_slope * (np.sqrt(expiry_years) - np.sqrt(30 / 365)))
+    atm = vol * (1 + state.term_slope * (np.sqrt(expiry_years) - np.sqrt(30 / 365)))
     sigma = np.clip(atm * (1 - state.skew * x + state.curvature * x**2), 0.03, 3.0)
     inputs = {
         "S": close,
@@ -265,7 +330,6 @@ def _simulate_day(state: _TickerState, session: date) -> dict[str, pd.DataFrame]
         }
     )
     return {
-        tables.OHLCV_DAILY.name: bars,
         tables.OPTION_CONTRACTS.name: contracts,
         tables.CHAIN_SNAPSHOTS.name: snapshot,
         tables.OPTION_CHAIN_SNAPSHOTS.name: quotes,
@@ -290,7 +354,3 @@ def _open_interest(
     near_expiry = 1.0 / (1.0 + 4.0 * expiry_years)
     noise = state.rng.lognormal(0.0, 0.6, size=x.size)
     return np.floor(state.open_interest_scale * bell * round_strike * near_expiry * noise)
-
-
-def _round_price(value: float) -> float:
-    return round(value, 2)
