@@ -10,7 +10,6 @@ optionscope backfill cancel JOB
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -160,11 +159,20 @@ def _detach(
     if scheduler:
         command += ["--scheduler", scheduler]
     log = _log_path(target, job_id)
-    with log.open("ab") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True
-        )
-    return process.pid, log
+    # posix_spawn, not subprocess.Popen: the worker outlives this command on purpose (its own
+    # session, stdin from /dev/null, output appended to the log), and nothing here waits for it.
+    pid = os.posix_spawn(
+        sys.executable,
+        command,
+        dict(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+    return pid, log
 
 
 @app.command("start")
