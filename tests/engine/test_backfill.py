@@ -4,6 +4,9 @@ and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 
 from optionscope.domain.tables import TableSpec
 from optionscope.engine.backfill import (
+    JobBusyError,
     UnitResult,
     cancel_backfill,
     load_catalog_reference,
@@ -21,7 +25,14 @@ from optionscope.engine.backfill import (
     unit_windows,
 )
 from optionscope.engine.executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor
-from optionscope.engine.ledger import BACKFILL_JOBS, BACKFILL_UNITS, METRIC_COVERAGE, read_units
+from optionscope.engine.ledger import (
+    BACKFILL_JOBS,
+    BACKFILL_UNITS,
+    METRIC_COVERAGE,
+    JobState,
+    read_units,
+    set_job_state,
+)
 from optionscope.engine.runlog import METRIC_RUNS
 from optionscope.metrics.catalog import load_catalog
 from optionscope.storage import Store, open_store
@@ -307,3 +318,20 @@ def test_pool_and_dask_executors_write_what_the_serial_one_does(
     assert (status.done, status.total, status.state) == (30, 30, "completed")
     assert status.workers == 2
     assert_same_rows(snapshot(parallel), snapshot(serial))
+
+
+def test_a_job_a_live_process_is_running_is_not_run_twice(target: str) -> None:
+    job = plan(target)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "optionscope"])
+    try:
+        with open_store(target) as store:
+            set_job_state(
+                store, job, JobState.RUNNING, worker=f"{socket.gethostname()}:{other.pid}"
+            )
+        with pytest.raises(JobBusyError, match=f"being run by process {other.pid}"):
+            run_backfill(target, job, sleep=_no_sleep)
+    finally:
+        other.kill()
+        other.wait()
+    status = run_backfill(target, job, sleep=_no_sleep)  # the process is gone: it runs
+    assert status.state == "completed"

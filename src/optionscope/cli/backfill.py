@@ -27,6 +27,7 @@ from optionscope.engine.backfill import (
     DEFAULT_UNIT_TICKERS,
     LOCK_WAIT_SECONDS,
     BackfillStatus,
+    JobBusyError,
     UnitResult,
     backfill_status,
     cancel_backfill,
@@ -122,6 +123,9 @@ def _run(
                 target, job_id, executor=executor, on_unit_done=advance,
                 max_attempts=max_attempts,
             )  # fmt: skip
+    except JobBusyError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from error
     finally:
         executor.close()
 

@@ -56,10 +56,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from optionscope.domain import tables
 from optionscope.engine.executors import Executor, SerialExecutor
 from optionscope.engine.ledger import (
     BACKFILL_UNITS,
@@ -86,8 +88,8 @@ from optionscope.engine.run import Sleep, prepare_tables, run_log_row, run_metri
 from optionscope.engine.runlog import METRIC_RUNS, Clock, utc_now
 from optionscope.engine.sessions import sessions_between
 from optionscope.metrics.catalog import select_families
-from optionscope.metrics.family import MetricFamily
-from optionscope.storage import Store, TransientStoreError, open_store
+from optionscope.metrics.family import Dataset, MetricFamily
+from optionscope.storage import Between, Store, TransientStoreError, open_store
 from optionscope.storage.connect import is_postgres_url
 
 logger = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ RETRY_BACKOFF_SECONDS = 0.5
 LOCK_WAIT_SECONDS = 120.0
 """How long a DuckDB reader or writer waits for another process to release the file."""
 WINDOW_CALENDAR = "XNYS"
+CHAIN_ROWS_PER_LOAD = 2_000_000
+"""Most option quote rows one engine load of a unit holds (bounds a unit's memory)."""
 DEFAULT_CATALOG = "optionscope.metrics.catalog:load_catalog"
 """Catalog reference of the built-in and installed families."""
 
@@ -357,6 +361,7 @@ def compute_unit(store: Store, task: UnitTask) -> UnitComputation:
             end=unit.chunk_end,
             families=(family.name,),
             dry_run=True,
+            chunk_sessions=load_chunk_sessions(store, family, tickers, unit),
         )
         summary = run_metrics(store, catalog, request, chunk_tickers=len(tickers))
     except Exception as error:  # noqa: BLE001 - a failing unit never stops the job
@@ -384,6 +389,33 @@ def compute_unit(store: Store, task: UnitTask) -> UnitComputation:
         run_id=summary.run_id,
         seconds=summary.seconds,
     )
+
+
+def load_chunk_sessions(
+    store: Store, family: MetricFamily, tickers: Sequence[str], unit: Unit
+) -> int:
+    """Return the sessions the engine loads at once for this unit (results do not depend on it).
+
+    The whole window when the family reads no option chain, or the unit's tickers have none
+    in the window: bars are small, and one load per ticker group is what makes a ten-year
+    backfill fast. Otherwise as many sessions as keep one load under `CHAIN_ROWS_PER_LOAD`
+    quote rows (from the snapshots' contract counts), at least one.
+    """
+    days = (unit.chunk_end - unit.chunk_start).days + 1
+    if not any(spec.dataset is Dataset.OPTION_CHAINS for spec in family.inputs):
+        return days
+    snapshots = store.read(
+        tables.CHAIN_SNAPSHOTS,
+        where={
+            "underlying": list(tickers),
+            "session_date": Between(unit.chunk_start, unit.chunk_end),
+        },
+    )
+    quotes = int(snapshots["contract_count"].sum()) if len(snapshots) else 0
+    if quotes <= CHAIN_ROWS_PER_LOAD:
+        return days
+    sessions = max(snapshots["session_date"].nunique(), 1)
+    return max(sessions * CHAIN_ROWS_PER_LOAD // quotes, 1)
 
 
 def _error_text(errors: dict[str, str]) -> str | None:
@@ -509,6 +541,30 @@ def _coordinator() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class JobBusyError(RuntimeError):
+    """Another live process on this machine is running the job."""
+
+
+def _running_elsewhere(worker: object) -> int | None:
+    """Return the pid of the live coordinator `worker` (``host:pid``) on this host, if any.
+
+    A process that is gone (killed, crashed) or that is not an optionscope process (its pid
+    reused) does not count.
+    """
+    host, _, pid_text = str(worker).rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return None
+    pid = int(pid_text)
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    state = Path(f"/proc/{pid}/stat").read_text(errors="replace").rpartition(")")[2].split()
+    if state and state[0] == "Z":
+        return None  # a zombie: dead, not yet reaped
+    return pid if b"optionscope" in command else None
+
+
 class _Pass:
     """One pass over units: runs them on the executor, records results, watches for cancel."""
 
@@ -626,6 +682,7 @@ def run_backfill(
     Raises:
         UnknownJobError: No such job.
         UnknownFamilyError: A family of the job is not in `catalog`.
+        JobBusyError: A live process on this machine is running the job already.
     """
     executor = executor or SerialExecutor()
     store = None if isinstance(target, str) else target
@@ -639,6 +696,14 @@ def run_backfill(
         todo = units[units["state"] != str(UnitState.DONE)]
         if todo.empty:
             return _finish(writer, job_id, clock)
+        job = read_job(writer, job_id)
+        if str(job["state"]) == str(JobState.RUNNING) and (
+            pid := _running_elsewhere(job["worker"])
+        ):
+            raise JobBusyError(
+                f"backfill {job_id} is being run by process {pid} on this machine; "
+                f"watch it with `optionscope backfill status {job_id}`"
+            )
         prepare_tables(writer, families)
         set_job_state(
             writer, job_id, JobState.RUNNING, clock=clock, worker=_coordinator(),
