@@ -3,6 +3,7 @@ in-process for the foreground commands, a real detached worker process for `star
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date
 from pathlib import Path
@@ -100,3 +101,32 @@ def test_status_of_an_unknown_job_is_a_usage_error(db: str) -> None:
     result = runner.invoke(app, ["backfill", "status", "nope", "--db", db])
 
     assert result.exit_code == 2
+
+
+def test_resume_on_a_dask_scheduler_given_by_address(db: str) -> None:
+    distributed = pytest.importorskip("distributed")
+    with open_store(db) as store:
+        job_id = plan_backfill(
+            store, load_catalog(), ["technical"], ["SPY"], date(2025, 1, 2), date(2025, 3, 31),
+            unit_sessions=20,
+        )  # fmt: skip
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        result = runner.invoke(
+            app,
+            ["backfill", "resume", job_id, "--db", db, "--executor", "dask",
+             "--scheduler", cluster.scheduler_address],
+        )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert f"job {job_id}: completed" in result.output
+    assert "60" in result.output
+
+
+def test_the_dask_executor_needs_a_scheduler(db: str) -> None:
+    result = runner.invoke(app, ["backfill", "resume", "x", "--db", db, "--executor", "dask"])
+
+    assert result.exit_code == 2
+    assert "--scheduler" in result.output
