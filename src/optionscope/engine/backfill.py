@@ -528,11 +528,8 @@ def compute_unit_read_only(task: UnitTask) -> UnitComputation:
 
 
 @contextmanager
-def _writer(target: str, store: Store | None) -> Iterator[Store]:
-    """Yield the coordinator's store: `store` if open, else `target` opened for writing."""
-    if store is not None:
-        yield store
-        return
+def _writer(target: str) -> Iterator[Store]:
+    """Yield the coordinator's store, `target` opened for writing (waiting for the file)."""
     with open_store(target, lock_wait_seconds=LOCK_WAIT_SECONDS) as opened:
         yield opened
 
@@ -571,12 +568,10 @@ class _Pass:
     def __init__(
         self,
         target: str,
-        store: Store | None,
         executor: Executor,
         on_unit_done: Callable[[UnitResult], None] | None,
     ) -> None:
         self.target = target
-        self.store = store
         self.executor = executor
         self.on_unit_done = on_unit_done
         self.cancelled = False
@@ -604,7 +599,7 @@ class _Pass:
 
     def _run_shared(self, tasks: Sequence[UnitTask]) -> None:
         job_id = tasks[0].job_id
-        with _writer(self.target, self.store) as store:
+        with _writer(self.target) as store:
             if self.executor.in_process:
                 for task in tasks:
                     if self._cancel_requested(store, job_id):
@@ -622,12 +617,12 @@ class _Pass:
         size = self.executor.workers
         for offset in range(0, len(tasks), size):
             wave = tasks[offset : offset + size]
-            with _writer(self.target, None) as store:
+            with _writer(self.target) as store:
                 if self._cancel_requested(store, job_id):
                     return
                 _mark_running(store, wave)
             computations = list(self.executor.map_unordered(compute_unit_read_only, wave))
-            with _writer(self.target, None) as store:
+            with _writer(self.target) as store:
                 for computation in sorted(computations, key=lambda c: c.task.unit.number):
                     self._done(commit_unit(store, computation))
 
@@ -656,7 +651,7 @@ def _tasks(
 
 
 def run_backfill(
-    target: str | Store,
+    target: str,
     job_id: str,
     *,
     catalog: str = DEFAULT_CATALOG,
@@ -669,8 +664,8 @@ def run_backfill(
     """Run every unit of job `job_id` that is not done; return the job's status.
 
     Args:
-        target: Store URL or DuckDB path; or an open store, which is then used as it is
-            (serial runs only: a DuckDB store held open keeps other processes out).
+        target: Store URL or DuckDB path (opened here and by the workers as needed; a
+            DuckDB file is held open only while writing).
         job_id: Job to run (see `plan_backfill`).
         catalog: Catalog reference holding the job's families (`load_catalog_reference`).
         executor: Where units run (default: `SerialExecutor`).
@@ -685,11 +680,7 @@ def run_backfill(
         JobBusyError: A live process on this machine is running the job already.
     """
     executor = executor or SerialExecutor()
-    store = None if isinstance(target, str) else target
-    url = target if isinstance(target, str) else target.url
-    if store is not None and not executor.in_process:
-        raise ValueError("run_backfill with an open store runs serially; pass its URL instead")
-    with _writer(url, store) as writer:
+    with _writer(target) as writer:
         request = load_request(writer, job_id)
         families = select_families(load_catalog_reference(catalog), request.families)
         units = read_units(writer, job_id)
@@ -710,8 +701,8 @@ def run_backfill(
             executor=executor.name, workers=executor.workers,
         )  # fmt: skip
     started = time.perf_counter()
-    tasks = _tasks(url, catalog, job_id, todo, clock)
-    runner = _Pass(url, store, executor, on_unit_done)
+    tasks = _tasks(target, catalog, job_id, todo, clock)
+    runner = _Pass(target, executor, on_unit_done)
     for attempt in range(max(max_attempts, 1)):
         if attempt:
             sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -720,11 +711,11 @@ def run_backfill(
         failed = {r.unit.number: r for r in runner.results if r.state is UnitState.FAILED}
         if runner.cancelled or not failed:
             break
-        with _writer(url, store) as writer:  # counters as the failed attempts recorded them
+        with _writer(target) as writer:  # counters as the failed attempts recorded them
             recorded = read_units(writer, job_id)
         retry = recorded[recorded["unit_no"].isin(list(failed))]
-        tasks = _tasks(url, catalog, job_id, retry, clock)
-    with _writer(url, store) as writer:
+        tasks = _tasks(target, catalog, job_id, retry, clock)
+    with _writer(target) as writer:
         status = _finish(writer, job_id, clock)
     _log_run(status, time.perf_counter() - started)
     return status
