@@ -20,7 +20,7 @@ tests/metrics/test_catalog.py):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -270,6 +270,13 @@ class ReasonBook:
         for column in columns:
             self._reasons[row].setdefault(column, reason)
 
+    def explain_rows(self, rows: Iterable[int], columns: Sequence[str], reason: str) -> None:
+        """Record `reason` for NULLs of `columns` in each of `rows` (`explain`, row by row)."""
+        for row in rows:
+            reasons = self._reasons[row]
+            for column in columns:
+                reasons.setdefault(column, reason)
+
     def mark(self, row: int, status: RowStatus, reason: str) -> None:
         """Set the row's status (NO_DATA or INVALID_INPUT) and its reason, first one wins."""
         if self._status[row] is None:
@@ -282,24 +289,41 @@ class ReasonBook:
         Raises:
             ValueError: A metric value is NULL without a recorded reason.
         """
-        arrays = {name: np.asarray(values[name], dtype=np.float64) for name in self._columns}
-        statuses, status_reasons, null_reasons = [], [], []
+        names = sorted(set(self._columns))
+        count = len(self._dates)
+        nan = np.empty((count, len(names)), dtype=bool)
+        for column, name in enumerate(names):
+            nan[:, column] = np.isnan(np.asarray(values[name], dtype=np.float64))
+        # Rows repeat a few NULL patterns and reasons: the names of each NaN pattern and the
+        # JSON of each (names, reasons) pair are built once.
+        patterns: dict[bytes, tuple[str, ...]] = {}
+        texts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], str] = {}
+        statuses, null_reasons = [], []
         for row, as_of in enumerate(self._dates):
-            missing = {name: arrays[name][row] for name in self._columns}
-            nulls = sorted(name for name, value in missing.items() if np.isnan(value))
-            unexplained = [name for name in nulls if name not in self._reasons[row]]
-            if unexplained:
-                raise ValueError(f"{as_of}: NULL without a reason in {', '.join(unexplained)}")
+            mask = nan[row]
+            pattern = mask.tobytes()
+            nulls = patterns.get(pattern)
+            if nulls is None:
+                nulls = patterns[pattern] = tuple(
+                    name for name, null in zip(names, mask, strict=True) if null
+                )
+            reasons = self._reasons[row]
+            given = tuple(map(reasons.get, nulls))
+            text = texts.get((nulls, given))
+            if text is None:
+                unexplained = [name for name, why in zip(nulls, given, strict=True) if why is None]
+                if unexplained:
+                    raise ValueError(f"{as_of}: NULL without a reason in {', '.join(unexplained)}")
+                text = texts[(nulls, given)] = canonical_json(dict(zip(nulls, given, strict=True)))
             status = self._status[row]
             if status is None:
                 status = _status_of(len(nulls), len(self._columns))
             statuses.append(str(status))
-            status_reasons.append(self._status_reason[row])
-            null_reasons.append(canonical_json({name: self._reasons[row][name] for name in nulls}))
+            null_reasons.append(text)
         return pd.DataFrame(
             {
                 "status": statuses,
-                "status_reason": status_reasons,
+                "status_reason": list(self._status_reason),
                 "null_reasons_json": null_reasons,
             },
             index=pd.Index(self._dates, name="as_of"),

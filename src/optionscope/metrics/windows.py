@@ -11,6 +11,7 @@ batch) or among a year of rows (an event or a backfill).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -22,6 +23,11 @@ BAR_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 INSUFFICIENT_HISTORY = "insufficient_history"
 NO_BAR = "no_bar_for_session"
 INVALID_BAR = "invalid_bar"
+
+
+def insufficient_history(present: int, size: int) -> str:
+    """Return the reason of a window of `size` sessions of which only `present` have bars."""
+    return f"{INSUFFICIENT_HISTORY}: {present} of {size} sessions have bars"
 
 
 def invalid_bar_reasons(bars: pd.DataFrame) -> list[str | None]:
@@ -47,6 +53,27 @@ def invalid_bar_reasons(bars: pd.DataFrame) -> list[str | None]:
             if reasons[index] is None:
                 reasons[index] = text
     return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Trailing windows of one size ending at many sessions (see `SessionBars.windows`).
+
+    Attributes:
+        bar: Index of the bar of each end session, -1 when that session has no bar.
+        present: How many sessions of each window have a bar.
+        complete: The window lies within the sessions and every one of them has a bar.
+        start: First bar index of each complete window (0 where not complete).
+        end: One past the last bar index of each complete window (0 where not complete).
+        invalid: The window is complete and holds an invalid bar.
+    """
+
+    bar: npt.NDArray[np.int64]
+    present: npt.NDArray[np.int64]
+    complete: npt.NDArray[np.bool_]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    invalid: npt.NDArray[np.bool_]
 
 
 class SessionBars:
@@ -107,8 +134,24 @@ class SessionBars:
         first = position - size + 1
         present = self.present(day, size)
         if first < 0 or present < size:
-            return f"{INSUFFICIENT_HISTORY}: {present} of {size} sessions have bars"
+            return insufficient_history(present, size)
         return int(self._bar_of_session[first]), int(self._bar_of_session[position]) + 1
+
+    def windows(self, days: Sequence[date], size: int) -> Windows:
+        """Return the `size`-session windows ending at each of `days` (all sessions), at once.
+
+        Row for row the same as `bar_index`, `present`, `window` and `first_invalid`: a window
+        is complete exactly when `window` returns bounds, which are then ``[start, end)``.
+        """
+        positions = np.array([self._position[day] for day in days], dtype=np.int64)
+        first = positions - size + 1
+        present = self._present[positions + 1] - self._present[np.maximum(first, 0)]
+        complete = (first >= 0) & (present == size)
+        bar = self._bar_of_session[positions]
+        start = np.where(complete, self._bar_of_session[np.maximum(first, 0)], 0)
+        end = np.where(complete, bar + 1, 0)
+        invalid = complete & (self._invalid[end] > self._invalid[start])
+        return Windows(bar, present, complete, start, end, invalid)
 
     def first_invalid(self, start: int, end: int) -> str | None:
         """Return the reason of the first invalid bar in ``[start, end)``, or None."""

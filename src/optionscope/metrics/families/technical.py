@@ -25,7 +25,7 @@ from optionscope.metrics.family import (
     family_table,
 )
 from optionscope.metrics.kernels import technical_window_last
-from optionscope.metrics.windows import INVALID_BAR, NO_BAR, SessionBars
+from optionscope.metrics.windows import INVALID_BAR, NO_BAR, SessionBars, insufficient_history
 
 NAME = "technical"
 VERSION = 1
@@ -108,32 +108,22 @@ def compute(inputs: FamilyInputs) -> pd.DataFrame:
     dates = inputs.as_of_dates
     book = ReasonBook(dates, METRIC_NAMES)
     values = np.full((len(dates), len(METRICS)), np.nan)
-    first_session: list[object] = [None] * len(dates)
-    last_session: list[object] = [None] * len(dates)
-    input_bars = np.zeros(len(dates), dtype=np.int64)
-    rows, starts, ends = [], [], []
-    for row, day in enumerate(dates):
-        window = bars.window(day, WINDOW_SESSIONS)
-        input_bars[row] = bars.present(day, WINDOW_SESSIONS)
-        last = bars.bar_index(day)
-        if last is None:
-            book.mark(row, RowStatus.NO_DATA, f"{NO_BAR}: {day}")
+    windows = bars.windows(dates, WINDOW_SESSIONS)
+    usable = windows.complete & ~windows.invalid
+    for row in np.flatnonzero(~usable).tolist():  # rows not computed, and why
+        if windows.bar[row] < 0:
+            book.mark(row, RowStatus.NO_DATA, f"{NO_BAR}: {dates[row]}")
             book.explain(row, METRIC_NAMES, NO_BAR)
-            continue
-        last_session[row] = day
-        if isinstance(window, str):
-            book.explain(row, METRIC_NAMES, window)
-            continue
-        invalid = bars.first_invalid(*window)
-        if invalid is not None:
-            book.mark(row, RowStatus.INVALID_INPUT, invalid)
+        elif not windows.complete[row]:
+            reason = insufficient_history(int(windows.present[row]), WINDOW_SESSIONS)
+            book.explain(row, METRIC_NAMES, reason)
+        else:
+            invalid = bars.first_invalid(int(windows.start[row]), int(windows.end[row]))
+            if invalid is not None:  # always: the window holds an invalid bar
+                book.mark(row, RowStatus.INVALID_INPUT, invalid)
             book.explain(row, METRIC_NAMES, INVALID_BAR)
-            continue
-        first_session[row] = bars.dates[window[0]]
-        rows.append(row)
-        starts.append(window[0])
-        ends.append(window[1])
-    if rows:
+    rows = np.flatnonzero(usable)
+    if rows.size:
         periods = np.array(
             [RSI_PERIOD, MACD_FAST, MACD_SLOW, MACD_SIGNAL, ADX_PERIOD, ATR_PERIOD],
             dtype=np.int64,
@@ -144,25 +134,26 @@ def compute(inputs: FamilyInputs) -> pd.DataFrame:
             v["low"],
             v["close"],
             v["volume"],
-            np.array(starts, dtype=np.int64),
-            np.array(ends, dtype=np.int64),
+            windows.start[rows],
+            windows.end[rows],
             periods,
         )
-    for row in rows:
-        book.explain(
-            row,
-            [
-                name
-                for name, value in zip(METRIC_NAMES, values[row], strict=True)
-                if np.isnan(value)
-            ],
-            WARM_UP,
-        )
+    missing = np.isnan(values)
+    for row in np.flatnonzero(usable & missing.any(axis=1)).tolist():
+        nulls = [name for name, nan in zip(METRIC_NAMES, missing[row], strict=True) if nan]
+        book.explain(row, nulls, WARM_UP)
+    first_session = [
+        bars.dates[start] if ok else None
+        for start, ok in zip(windows.start.tolist(), usable.tolist(), strict=True)
+    ]
+    last_session = [
+        day if bar >= 0 else None for day, bar in zip(dates, windows.bar.tolist(), strict=True)
+    ]
     columns = {name: values[:, index] for index, name in enumerate(METRIC_NAMES)}
     frame = pd.DataFrame(columns, index=pd.Index(dates, name="as_of"))
     frame["input_first_session"] = pd.Series(first_session, index=frame.index, dtype=object)
     frame["input_last_session"] = pd.Series(last_session, index=frame.index, dtype=object)
-    frame["input_bars"] = input_bars
+    frame["input_bars"] = windows.present
     status = book.finish(columns)
     return pd.concat([frame, status], axis=1)
 

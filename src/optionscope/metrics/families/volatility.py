@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from optionscope.domain.tables import Column, LogicalType
@@ -55,7 +56,7 @@ from optionscope.metrics.implied import (
     iv_rank,
     valuation_instant,
 )
-from optionscope.metrics.windows import INVALID_BAR, NO_BAR, SessionBars
+from optionscope.metrics.windows import INVALID_BAR, NO_BAR, SessionBars, insufficient_history
 
 NAME = "volatility"
 VERSION = 1
@@ -289,10 +290,15 @@ class _Rows:
         self.book = ReasonBook(self.dates, METRIC_NAMES)
         self.values = {name: np.full(len(self.dates), np.nan) for name in METRIC_NAMES}
         self.last_session: list[object] = [None] * len(self.dates)
-        self.has_bar = [False] * len(self.dates)
+        self.has_bar = np.zeros(len(self.dates), dtype=bool)
 
 
 def _historical(inputs: FamilyInputs, rows: _Rows) -> None:
+    """Fill the HV columns; a row's value is the series at its bar when its window is usable.
+
+    Reasons are given only where a value stays NULL (reasons of non-NULL values are never
+    emitted, and no other step explains these columns).
+    """
     bars = SessionBars(inputs.frame(Dataset.OHLCV_DAILY), inputs.sessions)
     prices = bars.values
     scale = periods_per_year(inputs.calendar)
@@ -307,24 +313,26 @@ def _historical(inputs: FamilyInputs, rows: _Rows) -> None:
             periods_per_year=scale,
         )
         needed = bars_needed(estimator, window)
-        for row, day in enumerate(rows.dates):
-            index = bars.bar_index(day)
-            if index is None:
-                rows.book.explain(row, [name], NO_BAR)
-                continue
-            rows.has_bar[row] = True
-            rows.last_session[row] = day
-            bounds = bars.window(day, needed)
-            if isinstance(bounds, str):
-                rows.book.explain(row, [name], bounds)
-                continue
-            invalid = bars.first_invalid(*bounds)
-            if invalid is not None:
+        windows = bars.windows(rows.dates, needed)
+        rows.has_bar |= windows.bar >= 0
+        usable = windows.complete & ~windows.invalid
+        values = rows.values[name]
+        values[usable] = series[windows.bar[usable]]
+        no_bar = windows.bar < 0
+        rows.book.explain_rows(np.flatnonzero(no_bar).tolist(), [name], NO_BAR)
+        for row in np.flatnonzero(~no_bar & ~windows.complete).tolist():
+            reason = insufficient_history(int(windows.present[row]), needed)
+            rows.book.explain(row, [name], reason)
+        for row in np.flatnonzero(windows.invalid).tolist():
+            invalid = bars.first_invalid(int(windows.start[row]), int(windows.end[row]))
+            if invalid is not None:  # always: the window holds an invalid bar
                 rows.book.mark(row, RowStatus.INVALID_INPUT, invalid)
-                rows.book.explain(row, [name], INVALID_BAR)
-                continue
-            rows.values[name][row] = series[index]
-            rows.book.explain(row, [name], NEGATIVE_VARIANCE)  # only used if the value is NaN
+            rows.book.explain(row, [name], INVALID_BAR)
+        negative = np.flatnonzero(usable & np.isnan(values))
+        rows.book.explain_rows(negative.tolist(), [name], NEGATIVE_VARIANCE)
+    rows.last_session = [
+        day if has_bar else None for day, has_bar in zip(rows.dates, rows.has_bar, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,14 +344,15 @@ class _ChainColumns:
 
 
 def _implied(chains: dict[date, ChainMetrics], rows: _Rows) -> list[_ChainColumns]:
-    extra: list[_ChainColumns] = []
+    without = [row for row, day in enumerate(rows.dates) if day not in chains]
+    rows.book.explain_rows(without, [*IV_COLUMNS, *SKEW_COLUMNS], NO_CHAIN)
+    for row in without:
+        if not rows.has_bar[row]:
+            rows.book.mark(row, RowStatus.NO_DATA, f"{NO_BAR} and {NO_CHAIN}: {rows.dates[row]}")
+    extra = [_ChainColumns()] * len(rows.dates)
     for row, day in enumerate(rows.dates):
         result = chains.get(day)
         if result is None:
-            rows.book.explain(row, [*IV_COLUMNS, *SKEW_COLUMNS], NO_CHAIN)
-            extra.append(_ChainColumns())
-            if not rows.has_bar[row]:
-                rows.book.mark(row, RowStatus.NO_DATA, f"{NO_BAR} and {NO_CHAIN}: {day}")
             continue
         for days, value in result.tenors.items():
             rows.values[f"iv_{days}d"][row] = value.vol
@@ -361,28 +370,29 @@ def _implied(chains: dict[date, ChainMetrics], rows: _Rows) -> list[_ChainColumn
             if len(table)
             else 0
         )
-        extra.append(
-            _ChainColumns(
-                snapshot=result.snapshot_time,
-                expiries=used,
-                expiry_json=canonical_json(expiry_records(table)),
-                flags=result.flags,
-            )
+        extra[row] = _ChainColumns(
+            snapshot=result.snapshot_time,
+            expiries=used,
+            expiry_json=canonical_json(expiry_records(table)),
+            flags=result.flags,
         )
     return extra
 
 
 def _ratio(rows: _Rows, name: str, numerator: str, denominator: str) -> None:
+    """Set ``numerator / denominator`` (NULL when an input is NULL or the denominator is 0)."""
     top, bottom = rows.values[numerator], rows.values[denominator]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(bottom != 0.0, top / bottom, np.nan)
     rows.values[name] = ratio
-    for row in range(len(rows.dates)):
-        if np.isnan(top[row]) or np.isnan(bottom[row]):
-            missing = numerator if np.isnan(top[row]) else denominator
-            rows.book.explain(row, [name], f"{NULL_INPUT}: {missing}")
-        else:
-            rows.book.explain(row, [name], ZERO_DENOMINATOR)
+    # Only NULL values need a reason; a NULL input makes the ratio NULL.
+    top_null, bottom_null = np.isnan(top), np.isnan(bottom)
+    other = np.isnan(ratio) & ~top_null & ~bottom_null
+    book = rows.book
+    book.explain_rows(np.flatnonzero(top_null).tolist(), [name], f"{NULL_INPUT}: {numerator}")
+    missing = np.flatnonzero(bottom_null & ~top_null).tolist()
+    book.explain_rows(missing, [name], f"{NULL_INPUT}: {denominator}")
+    book.explain_rows(np.flatnonzero(other).tolist(), [name], ZERO_DENOMINATOR)
 
 
 def _derived(rows: _Rows) -> None:
@@ -391,32 +401,44 @@ def _derived(rows: _Rows) -> None:
     _ratio(rows, "iv_term_ratio_30d_90d", "iv_30d", "iv_90d")
     slope = (rows.values["iv_90d"] - rows.values["iv_30d"]) / ((90 - 30) / 365.0)
     rows.values["iv_term_slope_30d_90d"] = slope
-    for row in range(len(rows.dates)):
-        rows.book.explain(row, ["iv_term_slope_30d_90d"], f"{NULL_INPUT}: iv_30d or iv_90d")
+    null = np.flatnonzero(np.isnan(slope)).tolist()
+    rows.book.explain_rows(null, ["iv_term_slope_30d_90d"], f"{NULL_INPUT}: iv_30d or iv_90d")
 
 
-def _rank(inputs: FamilyInputs, rows: _Rows) -> np.ndarray:
+def _rank(inputs: FamilyInputs, rows: _Rows) -> npt.NDArray[np.int64]:
+    """Set IV rank and percentile; return the IV30 observations of each row's prior window.
+
+    The IV30 series (own history, then this call's values, which win) is placed on
+    ``inputs.sessions``; a row's sample is the finite values of the `IV_RANK_SESSIONS`
+    sessions before it, in session order.
+    """
     history = inputs.frame(Dataset.OWN_HISTORY)
     series: dict[date, float] = {}
     if len(history):
         series.update(zip(history["as_of"], history["iv_30d"].astype(float), strict=True))
     current = rows.values["iv_30d"]
     series.update(zip(rows.dates, current, strict=True))
+    aligned = np.array([series.get(day, math.nan) for day in inputs.sessions], dtype=np.float64)
+    finite = np.isfinite(aligned)
+    finite_before = np.concatenate([[0], np.cumsum(finite, dtype=np.int64)])
     position = {day: index for index, day in enumerate(inputs.sessions)}
-    observations = np.zeros(len(rows.dates), dtype=np.int64)
-    for row, day in enumerate(rows.dates):
-        index = position[day]
-        window = inputs.sessions[max(index - IV_RANK_SESSIONS, 0) : index]
-        sample = np.array([series.get(s, math.nan) for s in window], dtype=np.float64)
-        sample = sample[np.isfinite(sample)]
-        observations[row] = sample.size
+    ends = np.array([position[day] for day in rows.dates], dtype=np.int64)
+    starts = np.maximum(ends - IV_RANK_SESSIONS, 0)
+    observations: npt.NDArray[np.int64] = finite_before[ends] - finite_before[starts]
+    rank, percentile = rows.values["iv_rank_252d"], rows.values["iv_percentile_252d"]
+    enough = observations >= IV_RANK_MIN_OBSERVATIONS
+    for row in np.flatnonzero(~np.isnan(current) & enough).tolist():
+        window = aligned[starts[row] : ends[row]]
+        sample = window[finite[starts[row] : ends[row]]]
+        rank[row] = iv_rank(float(current[row]), sample)
+        percentile[row] = iv_percentile(float(current[row]), sample)
+    # Only NULL values need a reason (no other step explains these columns).
+    for row in np.flatnonzero(np.isnan(rank) | np.isnan(percentile)).tolist():
         if np.isnan(current[row]):
             reason = f"{NULL_INPUT}: iv_30d"
-        elif sample.size < IV_RANK_MIN_OBSERVATIONS:
-            reason = f"{INSUFFICIENT_IV_HISTORY}: {sample.size} of {IV_RANK_MIN_OBSERVATIONS}"
+        elif not enough[row]:
+            reason = f"{INSUFFICIENT_IV_HISTORY}: {observations[row]} of {IV_RANK_MIN_OBSERVATIONS}"
         else:
-            rows.values["iv_rank_252d"][row] = iv_rank(float(current[row]), sample)
-            rows.values["iv_percentile_252d"][row] = iv_percentile(float(current[row]), sample)
             reason = FLAT_IV_HISTORY
         rows.book.explain(row, ["iv_rank_252d", "iv_percentile_252d"], reason)
     return observations
@@ -445,7 +467,8 @@ def compute(inputs: FamilyInputs) -> pd.DataFrame:
     frame["atm_iv_by_expiry_json"] = pd.Series(
         [e.expiry_json for e in extra], index=index, dtype=object
     )
-    frame["quality_flags_json"] = [canonical_json(e.flags) for e in extra]
+    no_flags = canonical_json([])
+    frame["quality_flags_json"] = [canonical_json(e.flags) if e.flags else no_flags for e in extra]
     return pd.concat([frame, rows.book.finish(rows.values)], axis=1)
 
 
