@@ -168,7 +168,9 @@ def main() -> None:
                     admin.execute("CREATE DATABASE template_bars")
                 began = time.perf_counter()
                 tickers = simulate(server.url("template_bars"), args.tickers, sessions)
-                print(f"setup: simulated bars into PostgreSQL in {time.perf_counter() - began:.1f} s")
+                print(
+                    f"setup: simulated bars into PostgreSQL in {time.perf_counter() - began:.1f} s"
+                )
                 with psycopg.connect(server.url(), autocommit=True) as admin:
                     for number, case in enumerate(postgres_cases):
                         name = f"case_{number}"

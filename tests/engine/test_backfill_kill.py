@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from optionscope.metrics.families import technical, volatility
 from optionscope.storage import Store, open_store
 
 Market = dict[str, pd.DataFrame]
-TICKERS = tuple(f"KL{letter}" for letter in "ABCDEF")
+LETTERS = "ABCDEFGHIJKL"
 START, END = date(2023, 1, 3), date(2024, 3, 14)
 BARS_START = date(2022, 1, 3)
 KILLS = 10
@@ -39,8 +40,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(
     params=[
-        pytest.param(("duckdb", "serial"), id="duckdb-serial"),
-        pytest.param(("postgresql", "pool"), id="postgresql-pool", marks=pytest.mark.postgres),
+        # backend, executor, tickers, sessions per unit: each job runs ~20 s uninterrupted
+        pytest.param(("duckdb", "serial", 6, 30), id="duckdb-serial"),
+        pytest.param(
+            ("postgresql", "pool", 12, 10), id="postgresql-pool", marks=pytest.mark.postgres
+        ),
     ]
 )
 def setup(
@@ -48,9 +52,10 @@ def setup(
     tmp_path: Path,
     bars_only: Callable[..., Market],
     write: Callable[[Store, Market], None],
-) -> Iterator[tuple[Callable[[], str], str]]:
-    """A maker of stores holding the bars, and the executor the worker runs with."""
-    backend, executor = request.param
+) -> Iterator[Job]:
+    """A maker of stores holding the bars, the executor and the size of the job."""
+    backend, executor, count, unit_sessions = request.param
+    tickers = tuple(f"KL{letter}" for letter in LETTERS[:count])
     created: list[str] = []
     databases = request.getfixturevalue("postgres_databases") if backend != "duckdb" else None
 
@@ -63,13 +68,21 @@ def setup(
             url = databases.server.url(created[-1])
         with open_store(url) as store:
             store.migrate()
-            write(store, bars_only(TICKERS, 550, BARS_START))
+            write(store, bars_only(tickers, 550, BARS_START))
         return url
 
-    yield make, executor
+    yield Job(make, executor, tickers, unit_sessions)
     if databases is not None:
         for name in created:
             databases.drop(name)
+
+
+@dataclass(frozen=True)
+class Job:
+    make: Callable[[], str]
+    executor: str
+    tickers: tuple[str, ...]
+    unit_sessions: int
 
 
 def _rows(url: str) -> dict[str, pd.DataFrame]:
@@ -92,28 +105,27 @@ def _worker(url: str, job_id: str, executor: str, log: Path) -> subprocess.Popen
 
 
 def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_rows(
-    setup: tuple[Callable[[], str], str], tmp_path: Path
+    setup: Job, tmp_path: Path
 ) -> None:
-    make, executor = setup
+    make, executor, tickers = setup.make, setup.executor, setup.tickers
     reference = make()
     with open_store(reference) as store:
         whole = plan_backfill(
-            store, load_catalog(), FAMILIES, list(TICKERS), START, END, unit_sessions=5000
+            store, load_catalog(), FAMILIES, list(tickers), START, END, unit_sessions=5000
         )
     run_backfill(reference, whole)
     expected = _rows(reference)
-    assert (
-        len(expected["ohlcv_technical_metrics"]) == len(TICKERS) * 299
-    )  # sessions 2023-01-03 .. the last bar
+    sessions = 299  # 2023-01-03 .. the last bar
+    assert len(expected["ohlcv_technical_metrics"]) == len(tickers) * sessions
 
     killed = make()
     with open_store(killed) as store:
         job = plan_backfill(
-            store, load_catalog(), FAMILIES, list(TICKERS), START, END,
-            unit_tickers=1, unit_sessions=30,
+            store, load_catalog(), FAMILIES, list(tickers), START, END,
+            unit_tickers=1, unit_sessions=setup.unit_sessions,
         )  # fmt: skip
         total = backfill_status(store, job).total
-    assert total == 2 * len(TICKERS) * 10
+    assert total == 2 * len(tickers) * -(-sessions // setup.unit_sessions)
 
     rng = np.random.default_rng(20261125)
     log = tmp_path / "worker.log"
@@ -121,7 +133,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_rows(
     done_after_kill = []
     while kills < KILLS:
         process = _worker(killed, job, executor, log)
-        time.sleep(float(rng.uniform(1.5, 4.0)))
+        time.sleep(float(rng.uniform(1.0, 3.5)))  # start-up (imports) is about 1.5 s
         if process.poll() is not None:
             break  # the job finished before this kill
         os.killpg(process.pid, signal.SIGKILL)

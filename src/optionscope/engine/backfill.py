@@ -613,18 +613,26 @@ class _Pass:
                     return  # the executor cancels what has not started
 
     def _run_in_waves(self, tasks: Sequence[UnitTask]) -> None:
+        """Run `tasks` in waves of ``workers`` units on a DuckDB file.
+
+        The workers compute a wave from read-only connections; then, in one opening of the
+        file, this coordinator commits it, checks for a cancel and marks the next wave running.
+        """
         job_id = tasks[0].job_id
         size = self.executor.workers
-        for offset in range(0, len(tasks), size):
-            wave = tasks[offset : offset + size]
-            with _writer(self.target) as store:
-                if self._cancel_requested(store, job_id):
-                    return
-                _mark_running(store, wave)
+        waves = [tasks[offset : offset + size] for offset in range(0, len(tasks), size)]
+        with _writer(self.target) as store:
+            if self._cancel_requested(store, job_id):
+                return
+            _mark_running(store, waves[0])
+        for number, wave in enumerate(waves):
             computations = list(self.executor.map_unordered(compute_unit_read_only, wave))
             with _writer(self.target) as store:
                 for computation in sorted(computations, key=lambda c: c.task.unit.number):
                     self._done(commit_unit(store, computation))
+                if number + 1 == len(waves) or self._cancel_requested(store, job_id):
+                    return
+                _mark_running(store, waves[number + 1])
 
 
 def _tasks(
