@@ -49,7 +49,7 @@ from optionscope.engine.rows import failed_rows, table_rows
 from optionscope.engine.runlog import METRIC_RUNS, Clock, utc_now
 from optionscope.metrics.catalog import select_families
 from optionscope.metrics.family import SOFT_FAILURES, MetricFamily, canonical_json
-from optionscope.storage import Store, Transaction, TransientStoreError
+from optionscope.storage import Rows, Store, Transaction, TransientStoreError
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +140,15 @@ def _outcome(
 def write_rows(
     transaction: Transaction,
     families: Sequence[MetricFamily],
-    chunk: Mapping[str, Sequence[pd.DataFrame]],
+    chunk: Mapping[str, Sequence[Rows]],
 ) -> int:
     """Upsert the rows of each family (and its companion tables) within `transaction`.
 
     Args:
         transaction: Open store transaction (the caller commits it).
         families: Families whose rows `chunk` may hold.
-        chunk: Family name -> frames of its table rows.
+        chunk: Family name -> its table rows: pandas frames, or one Arrow table for a
+            family without companion tables.
 
     Returns:
         Rows of the family tables inserted or changed (companion rows are not counted).
@@ -159,6 +160,8 @@ def write_rows(
             batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             written += transaction.upsert(family.schema, batch)
             for companion in family.companions:  # same transaction, not counted
+                if not isinstance(batch, pd.DataFrame):
+                    raise TypeError(f"{family.key}: companion tables need pandas rows")
                 extra = companion.rows(batch)
                 if len(extra):
                     transaction.upsert(companion.schema, extra)
