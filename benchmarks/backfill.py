@@ -12,9 +12,10 @@ Setup (not timed):
 Timed, per case: `plan_backfill` and `run_backfill` of the technical and volatility families
 over the range (the default units: 25 tickers x 1,260 sessions), from the plan to the last
 commit. Reported: wall seconds, units/s, rows/s, the coordinator's peak RSS and the largest
-worker's. Cases: DuckDB serial and pool (1 and 2 workers; the workers compute, the coordinator
-writes), PostgreSQL pool (1 and 2 workers; the workers write) and Dask LocalCluster (2 workers,
-one thread each). The scheduling cost of each executor is measured alike: 2,000 empty tasks.
+worker process's (sampled every 0.1 s during the case; the PostgreSQL server's excluded).
+Cases: DuckDB serial and pool (1 and 2 workers; the workers compute, the coordinator writes),
+PostgreSQL pool (1 and 2 workers; the workers write) and Dask LocalCluster (2 workers, one
+thread each). The scheduling cost of each executor is measured alike: 2,000 empty tasks.
 
     .venv/bin/python benchmarks/backfill.py
     .venv/bin/python benchmarks/backfill.py --tickers 100 --years 2 --cases duckdb-serial
@@ -25,15 +26,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import resource
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from optionscope.domain.calendar import trading_sessions
@@ -68,8 +70,36 @@ class Result:
     worker_mib: float
 
 
-def _rss_mib(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+class PeakRss:
+    """Samples, every 0.1 s, this process's RSS and that of its Python descendants (workers).
+
+    `ru_maxrss` would give this process's peak since it started (the setup included) and
+    nothing of the pool's workers, which are the forkserver's children, not ours.
+    """
+
+    def __init__(self) -> None:
+        self.coordinator = 0
+        self.worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.1):
+            with contextlib.suppress(psutil.Error):
+                self.coordinator = max(self.coordinator, me.memory_info().rss)
+                for child in me.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        if child.name().startswith("python"):
+                            self.worker = max(self.worker, child.memory_info().rss)
 
 
 def _noop(task: int) -> int:
@@ -121,7 +151,7 @@ def make_executor(case: str) -> Iterator[Executor]:
 
 
 def run_case(case: str, target: str, tickers: list[str], first: date, last: date) -> Result:
-    with make_executor(case) as executor:
+    with make_executor(case) as executor, PeakRss() as peak:
         began = time.perf_counter()
         with open_store(target) as store:
             job = plan_backfill(store, load_catalog(), FAMILIES, tickers, first, last)
@@ -132,9 +162,8 @@ def run_case(case: str, target: str, tickers: list[str], first: date, last: date
     with open_store(target) as store:
         status = backfill_status(store, job)
     return Result(
-        case, seconds, status.total, status.rows,
-        _rss_mib(resource.RUSAGE_SELF), _rss_mib(resource.RUSAGE_CHILDREN),
-    )  # fmt: skip
+        case, seconds, status.total, status.rows, peak.coordinator / 2**20, peak.worker / 2**20
+    )
 
 
 def main() -> None:
