@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from optionscope.domain import tables
 from optionscope.domain.calendar import trading_sessions
 from optionscope.domain.instruments import tickers_frame
 from optionscope.sources.simulator import SimulationSpec, simulate_sessions
-from optionscope.storage import Store
+from optionscope.storage import Store, open_store
 
 # The backfill tests name their catalogs by reference ("backfill_catalogs:flaky_catalog");
 # worker processes (the pool's forkserver, Dask's spawned workers) import them by name, so
@@ -127,3 +128,37 @@ def market_store(store: Store, market: Market) -> Store:
 @pytest.fixture(scope="session")
 def write() -> Callable[[Store, Market], None]:
     return write_frames
+
+
+MakeBarTarget = Callable[..., str]
+
+
+@pytest.fixture
+def make_bar_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeBarTarget]:
+    """Make migrated stores holding bars-only tickers, named by target (as workers open them).
+
+    ``make(backend, tickers, sessions, start)`` returns a DuckDB file path (``duckdb``) or the
+    URL of a fresh database on the suite's PostgreSQL server (``postgresql``; dropped after
+    the test).
+    """
+    created: list[str] = []
+    files = itertools.count()
+
+    def make(
+        backend: str, tickers: Sequence[str], sessions: int, start: date = MARKET_START
+    ) -> str:
+        if backend == "duckdb":
+            url = str(tmp_path / f"bars-{next(files)}.duckdb")
+        else:
+            databases = request.getfixturevalue("postgres_databases")
+            name = databases.create(migrated=True)
+            created.append(name)
+            url = databases.server.url(name)
+        with open_store(url) as store:
+            store.migrate()
+            write_frames(store, make_bars_only(tickers, sessions, start))
+        return url
+
+    yield make
+    for name in created:
+        request.getfixturevalue("postgres_databases").drop(name)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,7 +34,7 @@ from optionscope.engine.ledger import (
 )
 from optionscope.engine.runlog import METRIC_RUNS
 from optionscope.metrics.catalog import load_catalog
-from optionscope.storage import Store, open_store
+from optionscope.storage import open_store
 
 Market = dict[str, pd.DataFrame]
 TICKERS = ("TKA", "TKB", "TKC", "TKD", "TKE")
@@ -51,37 +50,13 @@ def _no_sleep(seconds: float) -> None:
 
 
 MakeTarget = Callable[[], str]
+MakeBarTarget = Callable[..., str]
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def make_target(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    bars_only: Callable[..., Market],
-    write: Callable[[Store, Market], None],
-) -> Iterator[MakeTarget]:
+def make_target(request: pytest.FixtureRequest, make_bar_target: MakeBarTarget) -> MakeTarget:
     """Make migrated stores holding bars of `TICKERS`: DuckDB file paths or PostgreSQL URLs."""
-    created: list[str] = []
-    databases = None
-    if request.param == "postgresql":
-        databases = request.getfixturevalue("postgres_databases")
-
-    def make() -> str:
-        if databases is None:
-            url = str(tmp_path / f"backfill-{len(created)}.duckdb")
-            created.append(url)
-        else:
-            created.append(databases.create(migrated=True))
-            url = databases.server.url(created[-1])
-        with open_store(url) as store:
-            store.migrate()
-            write(store, bars_only(TICKERS, 300, BARS_START))
-        return url
-
-    yield make
-    if databases is not None:
-        for name in created:
-            databases.drop(name)
+    return lambda: make_bar_target(request.param, TICKERS, 300, BARS_START)
 
 
 @pytest.fixture

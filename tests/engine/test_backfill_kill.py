@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,7 +26,7 @@ from optionscope.engine.backfill import backfill_status, plan_backfill, run_back
 from optionscope.engine.ledger import BACKFILL_UNITS
 from optionscope.metrics.catalog import load_catalog
 from optionscope.metrics.families import technical, volatility
-from optionscope.storage import Store, open_store
+from optionscope.storage import open_store
 
 Market = dict[str, pd.DataFrame]
 LETTERS = "ABCDEFGHIJKL"
@@ -47,34 +47,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
         ),
     ]
 )
-def setup(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    bars_only: Callable[..., Market],
-    write: Callable[[Store, Market], None],
-) -> Iterator[Job]:
+def setup(request: pytest.FixtureRequest, make_bar_target: Callable[..., str]) -> Job:
     """A maker of stores holding the bars, the executor and the size of the job."""
     backend, executor, count, unit_sessions = request.param
     tickers = tuple(f"KL{letter}" for letter in LETTERS[:count])
-    created: list[str] = []
-    databases = request.getfixturevalue("postgres_databases") if backend != "duckdb" else None
-
-    def make() -> str:
-        if databases is None:
-            url = str(tmp_path / f"kill-{len(created)}.duckdb")
-            created.append(url)
-        else:
-            created.append(databases.create(migrated=True))
-            url = databases.server.url(created[-1])
-        with open_store(url) as store:
-            store.migrate()
-            write(store, bars_only(tickers, 550, BARS_START))
-        return url
-
-    yield Job(make, executor, tickers, unit_sessions)
-    if databases is not None:
-        for name in created:
-            databases.drop(name)
+    return Job(
+        lambda: make_bar_target(backend, tickers, 550, BARS_START), executor, tickers, unit_sessions
+    )
 
 
 @dataclass(frozen=True)
