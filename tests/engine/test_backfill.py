@@ -9,20 +9,24 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from optionscope.domain.tables import TableSpec
+from optionscope.engine import RunMode, RunRequest, run_metrics
 from optionscope.engine.backfill import (
     JobBusyError,
     UnitResult,
     cancel_backfill,
     load_catalog_reference,
+    load_chunk_sessions,
     plan_backfill,
     run_backfill,
     unit_windows,
 )
+from optionscope.engine.backfill import unit as unit_module
 from optionscope.engine.executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor
 from optionscope.engine.ledger import (
     BACKFILL_JOBS,
@@ -31,10 +35,11 @@ from optionscope.engine.ledger import (
     JobState,
     read_units,
     set_job_state,
+    units_of,
 )
 from optionscope.engine.runlog import METRIC_RUNS
 from optionscope.metrics.catalog import load_catalog
-from optionscope.storage import open_store
+from optionscope.storage import Store, open_store
 
 Market = dict[str, pd.DataFrame]
 TICKERS = ("TKA", "TKB", "TKC", "TKD", "TKE")
@@ -310,3 +315,47 @@ def test_a_job_a_live_process_is_running_is_not_run_twice(target: str) -> None:
         other.wait()
     status = run_backfill(target, job, sleep=_no_sleep)  # the process is gone: it runs
     assert status.state == "completed"
+
+
+def test_chain_families_load_in_bounded_chunks_and_match_a_range_run(
+    tmp_path: Path,
+    market: Market,
+    write: Callable[[Store, Market], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = load_catalog()
+    families = [f for f in catalog if f.name in ("volatility", "dealer")]
+    tickers = sorted(set(market["tickers"]["ticker"]))
+    sessions = sorted(set(market["chain_snapshots"]["session_date"]))
+    first, last = sessions[-25], sessions[-1]
+    backfilled, reference = str(tmp_path / "backfill.duckdb"), str(tmp_path / "range.duckdb")
+    for url in (backfilled, reference):
+        with open_store(url) as store:
+            store.migrate()
+            write(store, market)
+    monkeypatch.setattr(unit_module, "CHAIN_ROWS_PER_LOAD", 20_000)  # ~12 sessions of 2 chains
+    with open_store(backfilled) as store:
+        job = plan_backfill(store, catalog, ["volatility", "dealer"], tickers, first, last)
+        units = units_of(read_units(store, job))
+        per_load = load_chunk_sessions(store, families[0], tickers, units[0])
+    assert 5 <= per_load <= 15
+
+    status = run_backfill(backfilled, job, sleep=_no_sleep)
+
+    assert (status.state, status.done) == ("completed", 2)
+    with open_store(reference) as store:
+        run_metrics(
+            store, catalog,
+            RunRequest(RunMode.RANGE, tickers=tuple(tickers), start=first, end=last,
+                       families=("volatility", "dealer")),
+        )  # fmt: skip
+    specs = [f.schema for f in families] + [c.schema for f in families for c in f.companions]
+    with (
+        open_store(backfilled, read_only=True) as left,
+        open_store(reference, read_only=True) as right,
+    ):
+        for spec in specs:
+            ours = left.read(spec, order_by=list(spec.primary_key))
+            theirs = right.read(spec, order_by=list(spec.primary_key))
+            assert len(ours) == 2 * 25 or spec.name == "daily_snapshots"
+            pd.testing.assert_frame_equal(ours, theirs, obj=spec.name)
