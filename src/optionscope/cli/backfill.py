@@ -104,10 +104,10 @@ def _executor(name: str, workers: int | None, scheduler: str | None) -> Executor
 def _run(
     target: str, job_id: str, executor: Executor, max_attempts: int, *, progress_bar: bool
 ) -> BackfillStatus:
-    with open_store(target, read_only=False, lock_wait_seconds=LOCK_WAIT_SECONDS) as store:
-        before = backfill_status(store, job_id)
-    remaining = before.total - before.done
     try:
+        with open_store(target, read_only=True, lock_wait_seconds=LOCK_WAIT_SECONDS) as store:
+            before = backfill_status(store, job_id)
+        remaining = before.total - before.done
         if not progress_bar:
             return run_backfill(target, job_id, executor=executor,
                                 max_attempts=max_attempts)  # fmt: skip

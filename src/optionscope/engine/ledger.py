@@ -287,13 +287,8 @@ def unit_rows(
     )
 
 
-def load_request(store: Store, job_id: str) -> BackfillRequest:
-    """Return the request of job `job_id`.
-
-    Raises:
-        UnknownJobError: No such job.
-    """
-    row = read_job(store, job_id)
+def request_of(row: pd.Series) -> BackfillRequest:
+    """Return the request recorded in a `backfill_jobs` row."""
     return BackfillRequest(
         families=tuple(json.loads(str(row["families_json"]))),
         tickers=tuple(json.loads(str(row["tickers_json"]))),

@@ -148,7 +148,6 @@ class DuckDBStore(SqlStore):
         if target != MEMORY and not read_only:
             Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._connection = _connect(target, read_only, lock_wait_seconds)
-        self.read_only = read_only
         self._connection.execute("SET TimeZone = 'UTC'")
         self._stale_views: list[str] = []
         self._writer = _writer_lock(target)

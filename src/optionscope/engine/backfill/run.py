@@ -29,9 +29,9 @@ from optionscope.engine.executors import Executor, SerialExecutor
 from optionscope.engine.ledger import (
     JobState,
     UnitState,
-    load_request,
     read_job,
     read_units,
+    request_of,
     set_job_state,
     units_of,
 )
@@ -110,14 +110,18 @@ class _Pass:
         )
         return self.cancelled
 
-    def run(self, tasks: Sequence[UnitTask]) -> None:
-        """Run `tasks`: workers write (PostgreSQL) or this coordinator writes (DuckDB)."""
-        if not tasks:
-            return
-        if is_postgres_url(self.target):
-            self._run_shared(tasks)
-        else:
-            self._run_in_waves(tasks)
+    def run(self, tasks: Sequence[UnitTask]) -> list[UnitResult]:
+        """Run `tasks` and return their results.
+
+        Workers write their units on PostgreSQL; this coordinator writes them on DuckDB.
+        """
+        self.results = []
+        if tasks:
+            if is_postgres_url(self.target):
+                self._run_shared(tasks)
+            else:
+                self._run_in_waves(tasks)
+        return self.results
 
     def _run_shared(self, tasks: Sequence[UnitTask]) -> None:
         job_id = tasks[0].job_id
@@ -211,13 +215,13 @@ def run_backfill(
     """
     executor = executor or SerialExecutor()
     with _writer(target) as writer:
-        request = load_request(writer, job_id)
+        job = read_job(writer, job_id)
+        request = request_of(job)
         families = select_families(load_catalog_reference(catalog), request.families)
         units = read_units(writer, job_id)
         todo = units[units["state"] != str(UnitState.DONE)]
         if todo.empty:
             return _finish(writer, job_id, clock)
-        job = read_job(writer, job_id)
         if str(job["state"]) == str(JobState.RUNNING) and (
             pid := _running_elsewhere(job["worker"])
         ):
@@ -236,9 +240,8 @@ def run_backfill(
     for attempt in range(max(max_attempts, 1)):
         if attempt:
             sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        runner.results = []
-        runner.run(tasks)
-        failed = {r.unit.number: r for r in runner.results if r.state is UnitState.FAILED}
+        results = runner.run(tasks)
+        failed = {r.unit.number for r in results if r.state is UnitState.FAILED}
         if runner.cancelled or not failed:
             break
         with _writer(target) as writer:  # counters as the failed attempts recorded them

@@ -12,9 +12,9 @@ from optionscope.engine.ledger import (
     JobState,
     UnitState,
     as_day,
-    load_request,
     read_job,
     read_units,
+    request_of,
     set_job_state,
 )
 from optionscope.engine.runlog import Clock, utc_now
@@ -103,7 +103,7 @@ def backfill_status(store: Store, job_id: str) -> BackfillStatus:
         UnknownJobError: No such job.
     """
     job = read_job(store, job_id)
-    request = load_request(store, job_id)
+    request = request_of(job)
     units = read_units(store, job_id)
     workers = job["workers"]
     status = BackfillStatus(

@@ -141,7 +141,8 @@ def compute_unit(store: Store, task: UnitTask) -> UnitComputation:
             (covered["first_session"].map(as_day) == unit.chunk_start)
             & (covered["last_session"].map(as_day) == unit.chunk_end)
         ]
-        tickers = tuple(t for t in unit.tickers if t not in set(done_here["ticker"]))
+        already = set(done_here["ticker"])
+        tickers = tuple(t for t in unit.tickers if t not in already)
         if not tickers:
             return UnitComputation(task, empty, (), {}, pd.DataFrame(), None, 0.0)
         request = RunRequest(
